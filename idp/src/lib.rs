@@ -1,1 +1,25 @@
-//! placeholder
+//! Glassgate: the OpenID Connect provider that health data networks delegate login to.
+//!
+//! The crate is organised by protocol step: `oauth::*` holds one module per endpoint,
+//! `store` the durable repositories (one trait per aggregate, one implementation per
+//! backend), `ephemeral` the short-lived single-use state, `jose` the small JWS layer.
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod ephemeral;
+pub mod error;
+pub mod jose;
+pub mod keyring;
+pub mod oauth;
+pub mod session;
+pub mod store;
+pub mod telemetry;

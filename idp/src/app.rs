@@ -1,0 +1,249 @@
+//! Assembling the server: state, routes, middleware, background tasks, graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use glassgate_keys::{KekSource, load_kek};
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clock;
+use crate::config::Config;
+use crate::ephemeral::{self, EphemeralStore};
+use crate::keyring::SigningKeys;
+use crate::oauth::clients::ClientCache;
+use crate::oauth::dpop::DpopVerifier;
+use crate::oauth::issuance::IssuanceWriter;
+use crate::oauth::{self, sha256_hex};
+use crate::session::Authenticator;
+use crate::store::model::{ClientAuthMethod, ClientRecord, ClientSource};
+use crate::store::{self, Store};
+
+/// Everything a request handler may need, shared by all of them.
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    pub keys: SigningKeys,
+    pub clients: ClientCache,
+    pub issuance: IssuanceWriter,
+    pub dpop: DpopVerifier,
+    pub authenticator: Arc<dyn Authenticator>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("ephemeral store: {0}")]
+    Ephemeral(#[from] ephemeral::EphemeralError),
+    #[error("keys: {0}")]
+    Keys(#[from] glassgate_keys::KeyError),
+    #[error(transparent)]
+    Keyring(#[from] crate::keyring::KeyringError),
+    #[error("{0}")]
+    Config(String),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The key-encryption key: `kek` value, else `kek_file`, else a file in the data directory
+/// that is generated on first start (embedded default only, with a loud warning).
+pub fn key_encryption_key(config: &Config) -> Result<glassgate_keys::Kek, StartError> {
+    let (source, create) = match (&config.kek, &config.kek_file) {
+        (Some(value), _) => (KekSource::Value(value.clone()), false),
+        (None, Some(path)) => (KekSource::File(path.clone()), false),
+        (None, None) => (KekSource::File(config.data_dir.join("kek")), true),
+    };
+    let (kek, generated) = load_kek(&source, create)?;
+    if generated {
+        tracing::warn!(
+            "generated a new key-encryption key in the data directory: back it up, and in \
+             production supply GLASSGATE_KEK or GLASSGATE_KEK_FILE instead"
+        );
+    }
+    Ok(kek)
+}
+
+/// Open storage, keys and caches for `config`.
+pub async fn build_state(
+    config: Config,
+    authenticator: Arc<dyn Authenticator>,
+) -> Result<Arc<AppState>, StartError> {
+    let store = store::open(&config).await?;
+    let ephemeral = ephemeral::open(config.redis_url.as_deref(), &config.redis_prefix).await?;
+    let kek = key_encryption_key(&config)?;
+    let dpop = DpopVerifier::new(kek.derive_secret("dpop-nonce").as_ref(), &config.dpop);
+    let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
+    upsert_static_clients(&config, &store).await?;
+    Ok(Arc::new(AppState {
+        clients: ClientCache::new(store.clients.clone()),
+        issuance: IssuanceWriter::spawn(store.tokens.clone()),
+        config,
+        store,
+        ephemeral,
+        keys,
+        dpop,
+        authenticator,
+    }))
+}
+
+async fn upsert_static_clients(config: &Config, store: &Store) -> Result<(), StartError> {
+    let now = clock::now();
+    for c in &config.clients {
+        let auth_method =
+            ClientAuthMethod::parse(&c.token_endpoint_auth_method).ok_or_else(|| {
+                StartError::Config(format!(
+                    "client {}: unknown token_endpoint_auth_method",
+                    c.client_id
+                ))
+            })?;
+        let record = ClientRecord {
+            client_id: c.client_id.clone(),
+            client_secret_hash: c.client_secret.as_deref().map(sha256_hex),
+            client_name: c.client_name.clone(),
+            auth_method,
+            redirect_uris: c.redirect_uris.clone(),
+            grant_types: if c.grant_types.is_empty() {
+                vec!["authorization_code".into()]
+            } else {
+                c.grant_types.clone()
+            },
+            scope: c.scope.clone(),
+            jwks: c.jwks.clone(),
+            require_par: c.require_pushed_authorization_requests,
+            dpop_bound: c.dpop_bound_access_tokens,
+            id_token_alg: c.id_token_signed_response_alg.clone(),
+            registration_token_hash: None,
+            source: ClientSource::Config,
+            created_at: now,
+            updated_at: now,
+        };
+        store.clients.upsert(&record).await?;
+    }
+    Ok(())
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let limits = &state.config.limits;
+    Router::new()
+        .merge(oauth::routes())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(limits.request_timeout_secs),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(
+            // Method and path only: query strings carry codes and request URIs.
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database and the ephemeral store both answer.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let database = state.store.health.ping().await.is_ok();
+    let ephemeral = state.ephemeral.ping().await.is_ok();
+    let status = if database && ephemeral {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = json!({
+        "database": word(database),
+        "database_backend": state.store.backend,
+        "ephemeral": word(ephemeral),
+        "ephemeral_backend": state.ephemeral.backend(),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Periodic work: reload keys other replicas rotated, rotate when due (the store's lock
+/// makes one replica do it), and purge expired tokens.
+fn spawn_background(state: Arc<AppState>) {
+    let period = Duration::from_secs(state.config.keys.reload_every_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let outcome = if state.config.keys.scheduled_rotation {
+                state.keys.rotate(false).await.map(|_| ())
+            } else {
+                state.keys.reload().await
+            };
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "key maintenance failed");
+            }
+            let grace = state.config.keys.retire_for_days.max(1) * 86_400;
+            if let Err(e) = state.store.tokens.purge_expired(clock::now() - grace).await {
+                tracing::error!(error = %e, "purging expired tokens failed");
+            }
+        }
+    });
+}
+
+/// Serve until SIGINT/SIGTERM, then finish in-flight requests.
+pub async fn serve(
+    config: Config,
+    authenticator: Arc<dyn Authenticator>,
+) -> Result<(), StartError> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let state = build_state(config, authenticator).await?;
+    spawn_background(state.clone());
+    let address = listener.local_addr()?;
+    tracing::info!(
+        %address,
+        issuer = %state.config.issuer,
+        database = state.store.backend,
+        ephemeral = state.ephemeral.backend(),
+        "glassgate listening"
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("glassgate stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

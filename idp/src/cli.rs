@@ -1,0 +1,116 @@
+//! The `glassgate` command line. Shared by the shipped binary and by test harnesses, which
+//! pass their own authenticator.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::session::Authenticator;
+use crate::{app, keyring, store, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "glassgate",
+    version,
+    about = "Glassgate: the OpenID Connect provider and trust broker for health data networks",
+    long_about = "Glassgate: the OpenID Connect provider and trust broker for health data networks.\n\n\
+        Configuration comes from defaults, then the TOML file given with --config (or \
+        GLASSGATE_CONFIG), then GLASSGATE_* environment variables (nested keys with __, \
+        e.g. GLASSGATE_TOKENS__ACCESS_TOKEN_TTL), then DATABASE_URL and REDIS_URL."
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "GLASSGATE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Rotate now if due (or with --force, unconditionally): next → current → retired.
+    Rotate {
+        #[arg(long)]
+        force: bool,
+    },
+    /// List keys and their lifecycle state.
+    List,
+}
+
+pub fn main(authenticator: Arc<dyn Authenticator>) -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("glassgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("glassgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => app::serve(config, authenticator).await,
+            Command::Keys { action } => keys(config, action).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "glassgate failed");
+            eprintln!("glassgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn keys(config: Config, action: KeysAction) -> Result<(), app::StartError> {
+    let store = store::open(&config).await?;
+    let kek = app::key_encryption_key(&config)?;
+    let keys = keyring::SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
+    match action {
+        KeysAction::Rotate { force } => {
+            let changes = keys.rotate(force).await?;
+            println!("{changes} key change(s) applied");
+        }
+        KeysAction::List => {
+            for k in store
+                .keys
+                .list(glassgate_keys::KeyPurpose::TokenSigning)
+                .await?
+            {
+                println!(
+                    "{}\t{}\t{}\tcreated {}",
+                    k.kid,
+                    k.algorithm.jose_name(),
+                    k.status.as_str(),
+                    k.created_at
+                );
+            }
+        }
+    }
+    Ok(())
+}

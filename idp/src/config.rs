@@ -1,0 +1,259 @@
+//! Configuration: defaults, then an optional TOML file, then `GLASSGATE_*` environment
+//! variables (nested keys with `__`, e.g. `GLASSGATE_TOKENS__ACCESS_TOKEN_TTL=300`), then the
+//! conventional `DATABASE_URL` / `REDIS_URL`. The result is a plain value passed down
+//! explicitly: there is no global configuration.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Socket address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Public issuer URL (no trailing slash); every endpoint URL is derived from it.
+    pub issuer: String,
+    /// Where the embedded default keeps its SQLite file and generated key-encryption key.
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL; when absent the SQLite file in `data_dir` is used.
+    pub database_url: Option<String>,
+    /// Redis URL; when absent ephemeral state is kept in process (single replica only).
+    pub redis_url: Option<String>,
+    /// Prefix for every Redis key, so several deployments (or tests) can share one Redis.
+    pub redis_prefix: String,
+    /// Enables RFC 7591 dynamic registration when set: the bearer token registrants present.
+    pub initial_access_token: Option<String>,
+    /// Base64 key-encryption key for private keys at rest (else `kek_file`).
+    pub kek: Option<String>,
+    /// File holding the key-encryption key; created with a warning when missing on the embedded default.
+    pub kek_file: Option<PathBuf>,
+    /// `json` (default, for log collectors) or `pretty`.
+    pub log_format: LogFormat,
+    pub tokens: TokenSettings,
+    pub keys: KeySettings,
+    pub dpop: DpopSettings,
+    pub limits: Limits,
+    /// Statically configured clients, upserted into the store at start.
+    pub clients: Vec<StaticClient>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub authorization_code_ttl: i64,
+    pub par_ttl: i64,
+    /// The `aud` of access tokens when the request names no resource (RFC 9068 §3).
+    pub default_audience: Option<String>,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: 300,
+            id_token_ttl: 300,
+            refresh_token_ttl: 8 * 3600,
+            authorization_code_ttl: 60,
+            par_ttl: 90,
+            default_audience: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// JOSE algorithms with a signing key; the first is the default for tokens.
+    pub algorithms: Vec<String>,
+    pub rotate_every_days: i64,
+    /// How long a retired key stays in the JWKS (must exceed the longest token lifetime).
+    pub retire_for_days: i64,
+    /// Whether this replica runs scheduled rotation (under a database lock, so one replica acts).
+    pub scheduled_rotation: bool,
+    /// How often replicas reload the key ring from the store.
+    pub reload_every_secs: u64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            algorithms: vec!["ES256".into(), "RS256".into()],
+            rotate_every_days: 30,
+            retire_for_days: 7,
+            scheduled_rotation: true,
+            reload_every_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpopSettings {
+    /// Require a server-provided nonce in every DPoP proof at the token endpoint (RFC 9449 §8).
+    pub nonce_required: bool,
+    /// Lifetime of one nonce window.
+    pub nonce_window_secs: i64,
+    /// Accepted age of a proof's `iat` (either direction).
+    pub max_proof_age_secs: i64,
+}
+
+impl Default for DpopSettings {
+    fn default() -> Self {
+        Self {
+            nonce_required: true,
+            nonce_window_secs: 300,
+            max_proof_age_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Per-request timeout in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// A client declared in the configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticClient {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    /// Plain secret for `client_secret_basic`/`post`; stored hashed.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    pub token_endpoint_auth_method: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Public keys for `private_key_jwt`, as a JWKS JSON string.
+    #[serde(default)]
+    pub jwks: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "glassgate:".into(),
+            initial_access_token: None,
+            kek: None,
+            kek_file: None,
+            log_format: LogFormat::Json,
+            tokens: TokenSettings::default(),
+            keys: KeySettings::default(),
+            dpop: DpopSettings::default(),
+            limits: Limits::default(),
+            clients: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+}
+
+impl Config {
+    /// Defaults ← TOML file (if given) ← `GLASSGATE_*` ← `DATABASE_URL`/`REDIS_URL`.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let config: Config = figment
+            .merge(
+                Env::prefixed("GLASSGATE_")
+                    .ignore(&["CONFIG", "KEK_FILE_PATH"])
+                    .split("__"),
+            )
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| ConfigError::Invalid(format!("issuer is not a URL: {e}")))?;
+        if issuer.query().is_some() || issuer.fragment().is_some() || self.issuer.ends_with('/') {
+            return Err(ConfigError::Invalid(
+                "issuer must have no query, fragment or trailing slash".into(),
+            ));
+        }
+        if self.tokens.access_token_ttl <= 0 || self.tokens.authorization_code_ttl <= 0 {
+            return Err(ConfigError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        if self.keys.algorithms.is_empty() {
+            return Err(ConfigError::Invalid(
+                "keys.algorithms must name at least one algorithm".into(),
+            ));
+        }
+        if self
+            .initial_access_token
+            .as_deref()
+            .is_some_and(|t| t.len() < 16)
+        {
+            return Err(ConfigError::Invalid(
+                "initial_access_token must be at least 16 characters".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The issuer URL joined with a path (`/token`, `/jwks` …).
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}

@@ -1,0 +1,137 @@
+//! Short-lived state: authorization codes, PAR request URIs, pending authorization requests,
+//! replay caches (client-assertion and DPoP `jti`) and rate-limit counters.
+//!
+//! In process by default (one replica); Redis when `REDIS_URL` is set, so replicas share it.
+//! Single-use items are consumed atomically (`GETDEL`): two replicas can never both take one.
+
+mod memory;
+mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use self::redis::RedisStore;
+pub use memory::MemoryStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EphemeralError {
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+}
+
+pub type EphemeralResult<T> = Result<T, EphemeralError>;
+
+#[async_trait]
+pub trait EphemeralStore: Send + Sync {
+    /// Store `value` under `key` only if the key is absent (`SET NX`). Returns whether it was stored.
+    async fn insert_new(&self, key: &str, value: &[u8], ttl: Duration) -> EphemeralResult<bool>;
+    /// Store or replace.
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> EphemeralResult<()>;
+    /// Read without consuming.
+    async fn get(&self, key: &str) -> EphemeralResult<Option<Vec<u8>>>;
+    /// Read and delete in one atomic step (`GETDEL`).
+    async fn take(&self, key: &str) -> EphemeralResult<Option<Vec<u8>>>;
+    /// Increment a counter that expires `window` after its first increment; returns the new count.
+    async fn increment(&self, key: &str, window: Duration) -> EphemeralResult<u64>;
+    async fn ping(&self) -> EphemeralResult<()>;
+    fn backend(&self) -> &'static str;
+}
+
+/// Redis when a URL is given, else the in-process store.
+pub async fn open(
+    redis_url: Option<&str>,
+    prefix: &str,
+) -> EphemeralResult<Arc<dyn EphemeralStore>> {
+    match redis_url {
+        Some(url) => Ok(Arc::new(RedisStore::connect(url, prefix).await?)),
+        None => Ok(Arc::new(MemoryStore::new())),
+    }
+}
+
+/// Key namespaces, so every use of the store is greppable in one place.
+pub mod keys {
+    pub fn authorization_code(code_hash: &str) -> String {
+        format!("code:{code_hash}")
+    }
+    /// Marker left behind by a redeemed code, naming its grant, so a replay revokes it.
+    pub fn redeemed_code(code_hash: &str) -> String {
+        format!("code-used:{code_hash}")
+    }
+    pub fn pushed_request(request_uri_id: &str) -> String {
+        format!("par:{request_uri_id}")
+    }
+    pub fn pending_authorization(interaction: &str) -> String {
+        format!("authz:{interaction}")
+    }
+    pub fn client_assertion_jti(client_id: &str, jti: &str) -> String {
+        format!("jti:{client_id}:{jti}")
+    }
+    pub fn dpop_jti(jkt: &str, jti: &str) -> String {
+        format!("dpop:{jkt}:{jti}")
+    }
+    pub fn rate(bucket: &str) -> String {
+        format!("rate:{bucket}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn contract(store: &dyn EphemeralStore) {
+        let ttl = Duration::from_secs(30);
+        assert!(store.insert_new("a", b"1", ttl).await.unwrap());
+        assert!(
+            !store.insert_new("a", b"2", ttl).await.unwrap(),
+            "NX must refuse"
+        );
+        assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(store.take("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(store.take("a").await.unwrap(), None, "single use");
+        store
+            .put("b", b"x", Duration::from_millis(50))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(store.get("b").await.unwrap(), None, "expired");
+        assert_eq!(store.increment("c", ttl).await.unwrap(), 1);
+        assert_eq!(store.increment("c", ttl).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn memory_store_honours_the_contract() {
+        contract(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn redis_store_honours_the_contract() {
+        let Some(url) = std::env::var("REDIS_URL").ok() else {
+            assert!(std::env::var("CI").is_err(), "REDIS_URL must be set in CI");
+            eprintln!("REDIS_URL not set: skipping the Redis contract test");
+            return;
+        };
+        let prefix = format!("gg-test-{}:", std::process::id());
+        contract(&RedisStore::connect(&url, &prefix).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_takes_yield_one_winner() {
+        let store = Arc::new(MemoryStore::new());
+        store
+            .put("code", b"v", Duration::from_secs(10))
+            .await
+            .unwrap();
+        let mut handles = Vec::new();
+        for _ in 0..16 {
+            let s = store.clone();
+            handles.push(tokio::spawn(async move { s.take("code").await.unwrap() }));
+        }
+        let mut winners = 0;
+        for h in handles {
+            winners += usize::from(h.await.unwrap().is_some());
+        }
+        assert_eq!(winners, 1);
+    }
+}

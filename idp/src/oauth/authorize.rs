@@ -1,0 +1,334 @@
+//! The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2): validate the request (or
+//! fetch the pushed one), ask the authenticator for a session, and answer with a code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::params::Params;
+use super::request::{self, AuthorizationRequest, RequestError};
+use super::{random_token, sha256_hex};
+use crate::app::AppState;
+use crate::clock;
+use crate::ephemeral::keys;
+use crate::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::session::{AuthenticatedSession, Authentication, AuthenticationRequest};
+
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// How long a person has to complete a login page before the pending request is dropped.
+const INTERACTION_TTL: Duration = Duration::from_secs(600);
+
+/// What an authorization code stands for, kept in the ephemeral store under the code's hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    pub request: AuthorizationRequest,
+    pub session: AuthenticatedSession,
+    pub grant_id: String,
+    pub issued_at: i64,
+}
+
+pub async fn authorize_get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    respond(
+        &state,
+        authorize(&state, &headers, query.unwrap_or_default().as_bytes()).await,
+    )
+}
+
+pub async fn authorize_post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match Params::from_form(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return direct(e),
+    };
+    respond(&state, authorize_params(&state, &headers, params).await)
+}
+
+fn respond(app: &AppState, outcome: Result<Response, RequestError>) -> Response {
+    match outcome {
+        Ok(response) => response,
+        Err(RequestError::Direct(error)) => direct(error),
+        Err(RequestError::Redirect {
+            error,
+            redirect_uri,
+            state,
+        }) => redirect_error(&redirect_uri, &error, state.as_deref(), Some(app)),
+    }
+}
+
+/// An error the user agent sees because the client cannot be trusted with it.
+fn direct(error: OAuthError) -> Response {
+    error.into_response()
+}
+
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &[u8],
+) -> Result<Response, RequestError> {
+    let params = Params::parse(query).map_err(RequestError::Direct)?;
+    authorize_params(state, headers, params).await
+}
+
+async fn authorize_params(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: Params,
+) -> Result<Response, RequestError> {
+    let client_id = params.require("client_id").map_err(RequestError::Direct)?;
+    let client = state
+        .clients
+        .get(client_id)
+        .await
+        .map_err(RequestError::Direct)?
+        .ok_or_else(|| RequestError::Direct(OAuthError::invalid_request("unknown client_id")))?;
+    let request = match params.get("request_uri") {
+        Some(uri) => pushed_request(state, client_id, uri)
+            .await
+            .map_err(RequestError::Direct)?,
+        None => {
+            let request = request::validate(&client, &params)?;
+            if client.record.require_par {
+                return Err(RequestError::Redirect {
+                    error: OAuthError::invalid_request(
+                        "this client must push its request to the PAR endpoint",
+                    ),
+                    redirect_uri: request.redirect_uri,
+                    state: request.state,
+                });
+            }
+            request
+        }
+    };
+    Ok(continue_with(state, headers, request).await)
+}
+
+/// RFC 9126 §4: a pushed request is used once, by the client that pushed it.
+async fn pushed_request(
+    state: &AppState,
+    client_id: &str,
+    uri: &str,
+) -> OAuthResult<AuthorizationRequest> {
+    let invalid = || {
+        OAuthError::new(
+            ErrorCode::InvalidRequestUri,
+            "request_uri is invalid, expired or already used",
+        )
+    };
+    let id = uri.strip_prefix(REQUEST_URI_PREFIX).ok_or_else(invalid)?;
+    let stored = state
+        .ephemeral
+        .take(&keys::pushed_request(id))
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(invalid)?;
+    let request: AuthorizationRequest =
+        serde_json::from_slice(&stored).map_err(OAuthError::server_error)?;
+    if request.client_id != client_id {
+        return Err(invalid());
+    }
+    Ok(request)
+}
+
+/// Authenticate the person for a validated request and answer.
+async fn continue_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: AuthorizationRequest,
+) -> Response {
+    let interaction = match random_token() {
+        Ok(id) => id,
+        Err(e) => {
+            return redirect_error(
+                &request.redirect_uri,
+                &e,
+                request.state.as_deref(),
+                Some(state),
+            );
+        }
+    };
+    let pending = serde_json::to_vec(&request).unwrap_or_default();
+    if let Err(e) = state
+        .ephemeral
+        .put(
+            &keys::pending_authorization(&interaction),
+            &pending,
+            INTERACTION_TTL,
+        )
+        .await
+    {
+        return redirect_error(
+            &request.redirect_uri,
+            &OAuthError::server_error(e),
+            request.state.as_deref(),
+            Some(state),
+        );
+    }
+    let no_interaction = request.prompt.iter().any(|p| p == "none");
+    let auth_request = AuthenticationRequest {
+        client_id: &request.client_id,
+        interaction: &interaction,
+        login_hint: request.login_hint.as_deref(),
+        force_login: request.prompt.iter().any(|p| p == "login"),
+        no_interaction,
+        max_age: request.max_age,
+        acr_values: &request.acr_values,
+        now: clock::now(),
+    };
+    let refuse = |code: ErrorCode, text: &str| {
+        redirect_error(
+            &request.redirect_uri,
+            &OAuthError::new(code, text),
+            request.state.as_deref(),
+            Some(state),
+        )
+    };
+    match state
+        .authenticator
+        .authenticate(&auth_request, headers)
+        .await
+    {
+        Authentication::Authenticated(session) => {
+            let _ = state
+                .ephemeral
+                .take(&keys::pending_authorization(&interaction))
+                .await;
+            issue_code(state, request, session).await
+        }
+        Authentication::Interaction(_) if no_interaction => refuse(
+            ErrorCode::LoginRequired,
+            "the person must sign in and prompt=none was given",
+        ),
+        Authentication::Interaction(page) => page,
+        Authentication::Unavailable if no_interaction => {
+            refuse(ErrorCode::LoginRequired, "no session")
+        }
+        Authentication::Unavailable => refuse(
+            ErrorCode::TemporarilyUnavailable,
+            "no sign-in method is configured on this server",
+        ),
+    }
+}
+
+/// Resume a pending authorization once a login page has authenticated the person.
+pub async fn resume(
+    state: &AppState,
+    interaction: &str,
+    session: AuthenticatedSession,
+) -> OAuthResult<Response> {
+    let stored = state
+        .ephemeral
+        .take(&keys::pending_authorization(interaction))
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| {
+            OAuthError::invalid_request("the authorization request expired; start again")
+        })?;
+    let request: AuthorizationRequest =
+        serde_json::from_slice(&stored).map_err(OAuthError::server_error)?;
+    Ok(issue_code(state, request, session).await)
+}
+
+async fn issue_code(
+    state: &AppState,
+    request: AuthorizationRequest,
+    session: AuthenticatedSession,
+) -> Response {
+    let now = clock::now();
+    if let Some(max_age) = request.max_age {
+        if session.auth_time + max_age < now {
+            let error = OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the session is older than max_age",
+            );
+            return redirect_error(
+                &request.redirect_uri,
+                &error,
+                request.state.as_deref(),
+                Some(state),
+            );
+        }
+    }
+    let minted = async {
+        let code = random_token()?;
+        let grant_id = random_token()?;
+        let grant = AuthorizationCode {
+            request: request.clone(),
+            session,
+            grant_id,
+            issued_at: now,
+        };
+        let value = serde_json::to_vec(&grant).map_err(OAuthError::server_error)?;
+        let ttl = Duration::from_secs(
+            u64::try_from(state.config.tokens.authorization_code_ttl).unwrap_or(60),
+        );
+        state
+            .ephemeral
+            .put(&keys::authorization_code(&sha256_hex(&code)), &value, ttl)
+            .await
+            .map_err(OAuthError::server_error)?;
+        Ok::<_, OAuthError>(code)
+    };
+    match minted.await {
+        Ok(code) => {
+            let mut pairs = vec![("code", code.as_str())];
+            if let Some(s) = request.state.as_deref() {
+                pairs.push(("state", s));
+            }
+            pairs.push(("iss", state.config.issuer.as_str()));
+            redirect_to(&request.redirect_uri, &pairs)
+        }
+        Err(e) => redirect_error(
+            &request.redirect_uri,
+            &e,
+            request.state.as_deref(),
+            Some(state),
+        ),
+    }
+}
+
+/// RFC 6749 §4.1.2.1 error redirect, with RFC 9207 `iss`.
+fn redirect_error(
+    redirect_uri: &str,
+    error: &OAuthError,
+    client_state: Option<&str>,
+    state: Option<&AppState>,
+) -> Response {
+    let mut pairs = vec![
+        ("error", error.code.as_str()),
+        ("error_description", error.description.as_str()),
+    ];
+    if let Some(s) = client_state {
+        pairs.push(("state", s));
+    }
+    if let Some(app) = state {
+        pairs.push(("iss", app.config.issuer.as_str()));
+    }
+    redirect_to(redirect_uri, &pairs)
+}
+
+fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return OAuthError::invalid_request("registered redirect_uri is not a URL").into_response();
+    };
+    url.query_pairs_mut().extend_pairs(pairs.iter().copied());
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, url.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response()
+}

@@ -1,0 +1,94 @@
+//! Client lookup with a short in-process cache: the token endpoint reads a client on every
+//! request, and a few seconds of staleness after an RFC 7592 update is acceptable.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::error::{OAuthError, OAuthResult};
+use crate::jose::{PublicKey, select};
+use crate::store::ClientRepository;
+use crate::store::model::ClientRecord;
+
+const TTL: Duration = Duration::from_secs(10);
+const MAX_ENTRIES: usize = 10_000;
+
+/// A client with its JWKS parsed once.
+#[derive(Debug)]
+pub struct Client {
+    pub record: ClientRecord,
+    jwks: Option<Value>,
+}
+
+impl Client {
+    pub fn new(record: ClientRecord) -> Self {
+        let jwks = record
+            .jwks
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok());
+        Self { record, jwks }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.record.client_id
+    }
+
+    /// The client's verification key named by `kid` (or its only key).
+    pub fn key(&self, kid: Option<&str>) -> Option<PublicKey> {
+        let jwks = self.jwks.as_ref()?;
+        PublicKey::from_jwk(select(jwks, kid)?).ok()
+    }
+}
+
+pub struct ClientCache {
+    repository: Arc<dyn ClientRepository>,
+    entries: RwLock<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+}
+
+impl ClientCache {
+    pub fn new(repository: Arc<dyn ClientRepository>) -> Self {
+        Self {
+            repository,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The client, or `None` when unknown (negative answers are cached too, briefly).
+    pub async fn get(&self, client_id: &str) -> OAuthResult<Option<Arc<Client>>> {
+        if client_id.len() > 256 {
+            return Ok(None);
+        }
+        if let Ok(entries) = self.entries.read() {
+            if let Some((at, client)) = entries.get(client_id) {
+                if at.elapsed() < TTL {
+                    return Ok(client.clone());
+                }
+            }
+        }
+        let record = self
+            .repository
+            .get(client_id)
+            .await
+            .map_err(OAuthError::server_error)?;
+        let client = record.map(|r| Arc::new(Client::new(r)));
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.retain(|_, (at, _)| at.elapsed() < TTL);
+                if entries.len() >= MAX_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(client_id.to_owned(), (Instant::now(), client.clone()));
+        }
+        Ok(client)
+    }
+
+    /// Drop a cached entry after this replica changed the client.
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(client_id);
+        }
+    }
+}

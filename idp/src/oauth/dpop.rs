@@ -1,0 +1,217 @@
+//! DPoP (RFC 9449): proof validation (§4.3), server nonces (§8) and the `jkt` binding.
+//!
+//! Nonces are stateless: a time window and an HMAC under a key every replica derives from
+//! the shared key-encryption key, so any replica accepts a nonce another one issued.
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use axum::http::HeaderMap;
+
+use crate::clock;
+use crate::ephemeral::{EphemeralStore, keys};
+use crate::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::jose::{Jws, PublicKey, b64, unb64};
+
+/// A verified proof: the thumbprint of the key it was signed with.
+#[derive(Debug, Clone)]
+pub struct DpopProof {
+    pub jkt: String,
+}
+
+pub struct DpopVerifier {
+    nonce_key: hmac::Key,
+    pub nonce_required: bool,
+    window: i64,
+    max_age: i64,
+}
+
+/// What the proof must match.
+pub struct Expected<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    /// The access token presented with the proof (resource requests): checked against `ath`.
+    pub access_token: Option<&'a str>,
+    pub require_nonce: bool,
+}
+
+impl DpopVerifier {
+    pub fn new(nonce_secret: &[u8], settings: &crate::config::DpopSettings) -> Self {
+        Self {
+            nonce_key: hmac::Key::new(hmac::HMAC_SHA256, nonce_secret),
+            nonce_required: settings.nonce_required,
+            window: settings.nonce_window_secs.max(10),
+            max_age: settings.max_proof_age_secs.max(5),
+        }
+    }
+
+    fn nonce_for(&self, window: i64) -> String {
+        let counter = window.to_be_bytes();
+        let tag = hmac::sign(&self.nonce_key, &counter);
+        let mut raw = counter.to_vec();
+        raw.extend_from_slice(tag.as_ref().get(..16).unwrap_or_default());
+        b64(&raw)
+    }
+
+    /// The nonce to hand out now (`DPoP-Nonce` header).
+    pub fn current_nonce(&self) -> String {
+        self.nonce_for(clock::now() / self.window)
+    }
+
+    fn nonce_is_valid(&self, nonce: &str) -> bool {
+        let Ok(raw) = unb64(nonce) else { return false };
+        let Some(counter) = raw.get(..8).and_then(|c| <[u8; 8]>::try_from(c).ok()) else {
+            return false;
+        };
+        let window = i64::from_be_bytes(counter);
+        let current = clock::now() / self.window;
+        (window == current || window == current - 1)
+            && super::same_secret(&self.nonce_for(window), nonce)
+    }
+
+    fn refuse(&self, description: impl Into<String>) -> OAuthError {
+        OAuthError::invalid_dpop_proof(description)
+    }
+
+    /// Validate the `DPoP` header of a request, if any. `Ok(None)` when no proof was sent.
+    pub async fn check(
+        &self,
+        headers: &HeaderMap,
+        expected: &Expected<'_>,
+        replay: &dyn EphemeralStore,
+    ) -> OAuthResult<Option<DpopProof>> {
+        let mut values = headers.get_all("dpop").iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(self.refuse("more than one DPoP header"));
+        }
+        let proof = value
+            .to_str()
+            .map_err(|_| self.refuse("DPoP header is not ASCII"))?;
+        let jws = Jws::parse(proof).map_err(|e| self.refuse(format!("DPoP proof: {e}")))?;
+        if jws.header_str("typ") != Some("dpop+jwt") {
+            return Err(self.refuse("DPoP proof typ must be dpop+jwt"));
+        }
+        let jwk = jws
+            .header
+            .get("jwk")
+            .ok_or_else(|| self.refuse("DPoP proof has no jwk header"))?;
+        let key =
+            PublicKey::from_jwk(jwk).map_err(|e| self.refuse(format!("DPoP proof jwk: {e}")))?;
+        jws.verify(&key)
+            .map_err(|e| self.refuse(format!("DPoP proof: {e}")))?;
+
+        if jws.claim_str("htm") != Some(expected.method) {
+            return Err(self.refuse("DPoP proof htm does not match the request method"));
+        }
+        if !htu_matches(jws.claim_str("htu"), expected.url) {
+            return Err(self.refuse("DPoP proof htu does not match the request URL"));
+        }
+        let now = clock::now();
+        let iat = jws
+            .claim_i64("iat")
+            .ok_or_else(|| self.refuse("DPoP proof has no iat"))?;
+        if (now - iat).abs() > self.max_age {
+            return Err(self.refuse("DPoP proof iat is outside the accepted window"));
+        }
+        let jti = jws
+            .claim_str("jti")
+            .ok_or_else(|| self.refuse("DPoP proof has no jti"))?;
+        if jti.len() > 256 {
+            return Err(self.refuse("DPoP proof jti is too long"));
+        }
+        match (expected.access_token, jws.claim_str("ath")) {
+            (Some(token), Some(ath)) => {
+                let digest =
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+                if !super::same_secret(&b64(digest.as_ref()), ath) {
+                    return Err(self.refuse("DPoP proof ath does not match the access token"));
+                }
+            }
+            (Some(_), None) => return Err(self.refuse("DPoP proof has no ath")),
+            (None, _) => {}
+        }
+        if expected.require_nonce {
+            let nonce_ok = jws
+                .claim_str("nonce")
+                .is_some_and(|n| self.nonce_is_valid(n));
+            if !nonce_ok {
+                return Err(OAuthError::new(
+                    ErrorCode::UseDpopNonce,
+                    "a fresh DPoP nonce is required",
+                )
+                .with_dpop_nonce(self.current_nonce()));
+            }
+        }
+        let jkt = glassgate_keys::jwk_thumbprint(jwk).map_err(|_| self.refuse("DPoP proof jwk"))?;
+        let ttl = Duration::from_secs(u64::try_from(self.max_age * 2).unwrap_or(120));
+        let fresh = replay
+            .insert_new(&keys::dpop_jti(&jkt, jti), b"1", ttl)
+            .await
+            .map_err(OAuthError::server_error)?;
+        if !fresh {
+            return Err(self.refuse("DPoP proof was already used"));
+        }
+        Ok(Some(DpopProof { jkt }))
+    }
+}
+
+/// RFC 9449 §4.3: compare without query and fragment, after normalisation (RFC 3986 §6).
+fn htu_matches(htu: Option<&str>, expected: &str) -> bool {
+    let Some(htu) = htu.and_then(|h| url::Url::parse(h).ok()) else {
+        return false;
+    };
+    let Ok(expected) = url::Url::parse(expected) else {
+        return false;
+    };
+    let strip = |mut u: url::Url| {
+        u.set_query(None);
+        u.set_fragment(None);
+        u
+    };
+    strip(htu) == strip(expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier() -> DpopVerifier {
+        DpopVerifier::new(
+            b"0123456789abcdef0123456789abcdef",
+            &crate::config::DpopSettings::default(),
+        )
+    }
+
+    #[test]
+    fn nonces_verify_and_forgeries_do_not() {
+        let v = verifier();
+        assert!(v.nonce_is_valid(&v.current_nonce()));
+        assert!(!v.nonce_is_valid("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+        assert!(!v.nonce_is_valid("not base64!"));
+        let other = DpopVerifier::new(
+            b"another secret of thirty-two by.",
+            &crate::config::DpopSettings::default(),
+        );
+        assert!(!v.nonce_is_valid(&other.current_nonce()));
+    }
+
+    #[test]
+    fn htu_ignores_query_and_fragment_only() {
+        assert!(htu_matches(
+            Some("https://as.example/token?x=1#f"),
+            "https://as.example/token"
+        ));
+        assert!(htu_matches(
+            Some("HTTPS://AS.example:443/token"),
+            "https://as.example/token"
+        ));
+        assert!(!htu_matches(
+            Some("https://as.example/other"),
+            "https://as.example/token"
+        ));
+        assert!(!htu_matches(None, "https://as.example/token"));
+    }
+}

@@ -1,0 +1,238 @@
+//! The issuance seam: every token the server hands out is minted here and committed
+//! through [`IssuanceWriter::commit`] before the response is sent.
+//!
+//! The writer batches concurrent issuances into one transaction per round trip (group
+//! commit), which is how one replica sustains thousands of durable issuances per second.
+//! The verifiable log appends its entries inside that same transaction (see `commit_batch`),
+//! so a token and its log entry exist together or not at all.
+
+use std::sync::Arc;
+
+use glassgate_keys::Algorithm;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{OAuthError, OAuthResult};
+use crate::jose;
+use crate::store::TokenRepository;
+use crate::store::model::{
+    AccessTokenRecord, GrantRecord, Issuance, IssuanceOutcome, RefreshTokenRecord,
+};
+
+/// Largest batch written in one transaction.
+const MAX_BATCH: usize = 512;
+
+type Job = (Issuance, oneshot::Sender<Result<IssuanceOutcome, String>>);
+
+#[derive(Clone)]
+pub struct IssuanceWriter {
+    sender: mpsc::Sender<Job>,
+}
+
+impl IssuanceWriter {
+    pub fn spawn(tokens: Arc<dyn TokenRepository>) -> Self {
+        let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(tokens, receiver));
+        Self { sender }
+    }
+
+    /// Durably commit one issuance; returns once it is in the database.
+    pub async fn commit(&self, issuance: Issuance) -> OAuthResult<IssuanceOutcome> {
+        let (reply, outcome) = oneshot::channel();
+        self.sender
+            .send((issuance, reply))
+            .await
+            .map_err(|_| OAuthError::server_error("issuance writer stopped"))?;
+        outcome
+            .await
+            .map_err(|_| OAuthError::server_error("issuance writer dropped a job"))?
+            .map_err(OAuthError::server_error)
+    }
+}
+
+async fn run(tokens: Arc<dyn TokenRepository>, mut receiver: mpsc::Receiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (batch, replies): (Vec<Issuance>, Vec<_>) = jobs.drain(..).unzip();
+        match commit_batch(tokens.as_ref(), &batch).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, size = batch.len(), "issuance batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the whole batch. The verifiable-log issue adds its entries here.
+async fn commit_batch(
+    tokens: &dyn TokenRepository,
+    batch: &[Issuance],
+) -> Result<Vec<IssuanceOutcome>, crate::store::StoreError> {
+    tokens.commit(batch).await
+}
+
+/// RFC 9449 §6: the confirmation claim of a DPoP-bound token.
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
+}
+
+/// RFC 9068 §2.2 access-token claims.
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    client_id: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
+}
+
+/// Who the token is for and what it may do.
+pub struct TokenSubject<'a> {
+    pub client_id: &'a str,
+    pub subject: &'a str,
+    pub scope: &'a str,
+    /// The user grant, absent for `client_credentials`.
+    pub grant: Option<&'a GrantRecord>,
+    pub cnf_jkt: Option<&'a str>,
+}
+
+pub fn access_token(
+    state: &AppState,
+    who: &TokenSubject<'_>,
+) -> OAuthResult<(String, AccessTokenRecord)> {
+    let now = clock::now();
+    let jti = super::random_token()?;
+    let ttl = state.config.tokens.access_token_ttl;
+    let audience = state
+        .config
+        .tokens
+        .default_audience
+        .as_deref()
+        .unwrap_or(&state.config.issuer);
+    let claims = AccessTokenClaims {
+        iss: &state.config.issuer,
+        sub: who.subject,
+        aud: audience,
+        client_id: who.client_id,
+        iat: now,
+        exp: now + ttl,
+        jti: &jti,
+        scope: who.scope,
+        auth_time: who.grant.map(|g| g.auth_time),
+        acr: who.grant.and_then(|g| g.acr.as_deref()),
+        amr: who
+            .grant
+            .map(|g| g.amr.split(' ').filter(|m| !m.is_empty()).collect()),
+        cnf: who.cnf_jkt.map(|jkt| Confirmation { jkt }),
+    };
+    let signer = state
+        .keys
+        .ring()
+        .current(state.keys.default_algorithm())
+        .map_err(OAuthError::server_error)?;
+    let token = jose::sign(signer.as_ref(), "at+jwt", &claims).map_err(OAuthError::server_error)?;
+    let record = AccessTokenRecord {
+        jti,
+        client_id: who.client_id.to_owned(),
+        subject: who.subject.to_owned(),
+        grant_id: who.grant.map(|g| g.grant_id.clone()),
+        scope: who.scope.to_owned(),
+        audience: audience.to_owned(),
+        issued_at: now,
+        expires_at: now + ttl,
+        cnf_jkt: who.cnf_jkt.map(str::to_owned),
+    };
+    Ok((token, record))
+}
+
+/// OIDC Core §2 ID-token claims.
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    iat: i64,
+    exp: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    amr: Vec<&'a str>,
+}
+
+pub fn id_token(
+    state: &AppState,
+    grant: &GrantRecord,
+    nonce: Option<&str>,
+    algorithm: Option<&str>,
+) -> OAuthResult<String> {
+    let now = clock::now();
+    let claims = IdTokenClaims {
+        iss: &state.config.issuer,
+        sub: &grant.subject,
+        aud: &grant.client_id,
+        azp: &grant.client_id,
+        iat: now,
+        exp: now + state.config.tokens.id_token_ttl,
+        auth_time: grant.auth_time,
+        nonce,
+        acr: grant.acr.as_deref(),
+        amr: grant.amr.split(' ').filter(|m| !m.is_empty()).collect(),
+    };
+    let algorithm = algorithm
+        .and_then(Algorithm::from_jose_name)
+        .unwrap_or_else(|| state.keys.default_algorithm());
+    let signer = state
+        .keys
+        .ring()
+        .current(algorithm)
+        .map_err(OAuthError::server_error)?;
+    jose::sign(signer.as_ref(), "JWT", &claims).map_err(OAuthError::server_error)
+}
+
+/// A new opaque refresh token of `grant` (its hash is what is stored).
+pub fn refresh_token(
+    state: &AppState,
+    grant: &GrantRecord,
+    scope: &str,
+    cnf_jkt: Option<&str>,
+) -> OAuthResult<(String, RefreshTokenRecord)> {
+    let now = clock::now();
+    let token = super::random_token()?;
+    let record = RefreshTokenRecord {
+        token_hash: super::sha256_hex(&token),
+        grant_id: grant.grant_id.clone(),
+        client_id: grant.client_id.clone(),
+        scope: scope.to_owned(),
+        issued_at: now,
+        expires_at: grant
+            .expires_at
+            .min(now + state.config.tokens.refresh_token_ttl),
+        cnf_jkt: cnf_jkt.map(str::to_owned),
+    };
+    Ok((token, record))
+}

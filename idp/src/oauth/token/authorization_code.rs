@@ -1,0 +1,151 @@
+//! The authorization code grant (RFC 6749 §4.1.3 with RFC 7636 and RFC 9449 §10).
+
+use std::time::Duration;
+
+use super::{TokenResponse, token_type};
+use crate::app::AppState;
+use crate::clock;
+use crate::ephemeral::keys;
+use crate::error::{OAuthError, OAuthResult};
+use crate::oauth::authorize::AuthorizationCode;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::DpopProof;
+use crate::oauth::issuance::{self, TokenSubject};
+use crate::oauth::params::Params;
+use crate::oauth::{pkce, scope, sha256_hex};
+use crate::store::model::{GrantRecord, Issuance};
+
+/// How long a redeemed code is remembered, so that a replay can revoke what it produced.
+const REDEEMED_MEMORY: Duration = Duration::from_secs(3600);
+
+pub async fn exchange(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    params: &Params,
+    dpop: Option<&DpopProof>,
+) -> OAuthResult<TokenResponse> {
+    let code = params.require("code")?;
+    let code_hash = sha256_hex(code);
+    let stored = state
+        .ephemeral
+        .take(&keys::authorization_code(&code_hash))
+        .await
+        .map_err(OAuthError::server_error)?;
+    let Some(stored) = stored else {
+        return Err(replayed_or_unknown(state, &code_hash).await);
+    };
+    let code: AuthorizationCode =
+        serde_json::from_slice(&stored).map_err(OAuthError::server_error)?;
+    state
+        .ephemeral
+        .put(
+            &keys::redeemed_code(&code_hash),
+            code.grant_id.as_bytes(),
+            REDEEMED_MEMORY,
+        )
+        .await
+        .map_err(OAuthError::server_error)?;
+
+    let request = &code.request;
+    if request.client_id != client.id() {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if params.get("redirect_uri") != Some(request.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    pkce::verify(params.get("code_verifier"), &request.code_challenge)?;
+    if let Some(bound) = &request.dpop_jkt {
+        if dpop.map(|p| &p.jkt) != Some(bound) {
+            return Err(OAuthError::invalid_dpop_proof(
+                "the code is bound to another DPoP key (dpop_jkt)",
+            ));
+        }
+    }
+
+    let now = clock::now();
+    let session = &code.session;
+    let grant = GrantRecord {
+        grant_id: code.grant_id.clone(),
+        client_id: client.id().to_owned(),
+        subject: session.subject.clone(),
+        scope: request.scope.clone(),
+        auth_time: session.auth_time,
+        acr: session.acr.clone(),
+        amr: session.amr.join(" "),
+        created_at: now,
+        expires_at: now + state.config.tokens.refresh_token_ttl,
+    };
+    let cnf_jkt = dpop.map(|p| p.jkt.as_str());
+    let who = TokenSubject {
+        client_id: client.id(),
+        subject: &grant.subject,
+        scope: &grant.scope,
+        grant: Some(&grant),
+        cnf_jkt,
+    };
+    let (access_token, access_record) = issuance::access_token(state, &who)?;
+    let id_token = if scope::contains(&grant.scope, "openid") {
+        Some(issuance::id_token(
+            state,
+            &grant,
+            request.nonce.as_deref(),
+            client.client.record.id_token_alg.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    // RFC 9449 §5: refresh tokens of public clients are bound to the DPoP key.
+    let (refresh_token, refresh_records) = if client.client.record.allows_grant("refresh_token") {
+        let bind = if client.is_public() { cnf_jkt } else { None };
+        let (token, record) = issuance::refresh_token(state, &grant, &grant.scope, bind)?;
+        (Some(token), vec![record])
+    } else {
+        (None, Vec::new())
+    };
+    let expires_in = access_record.expires_at - access_record.issued_at;
+    state
+        .issuance
+        .commit(Issuance {
+            at: now,
+            grant: Some(grant.clone()),
+            consume_refresh: None,
+            access_tokens: vec![access_record],
+            refresh_tokens: refresh_records,
+        })
+        .await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: token_type(dpop),
+        expires_in,
+        scope: grant.scope,
+        refresh_token,
+        id_token,
+    })
+}
+
+/// RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+async fn replayed_or_unknown(state: &AppState, code_hash: &str) -> OAuthError {
+    match state.ephemeral.get(&keys::redeemed_code(code_hash)).await {
+        Ok(Some(grant_id)) => {
+            let grant_id = String::from_utf8_lossy(&grant_id).into_owned();
+            if let Err(e) = state
+                .store
+                .tokens
+                .revoke_grant(&grant_id, clock::now())
+                .await
+            {
+                return OAuthError::server_error(e);
+            }
+            tracing::warn!("authorization code replayed; its grant was revoked");
+            OAuthError::invalid_grant(
+                "the authorization code was already used; tokens issued from it are revoked",
+            )
+        }
+        Ok(None) => OAuthError::invalid_grant("the authorization code is invalid or expired"),
+        Err(e) => OAuthError::server_error(e),
+    }
+}

@@ -1,0 +1,52 @@
+//! The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
+
+use super::{TokenResponse, token_type};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::DpopProof;
+use crate::oauth::issuance::{self, TokenSubject};
+use crate::oauth::params::Params;
+use crate::oauth::scope;
+use crate::store::model::Issuance;
+
+pub async fn exchange(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    params: &Params,
+    dpop: Option<&DpopProof>,
+) -> OAuthResult<TokenResponse> {
+    if client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot use client_credentials",
+        ));
+    }
+    let scope = scope::resolve(params.get("scope"), &client.client.record)?;
+    let who = TokenSubject {
+        client_id: client.id(),
+        subject: client.id(),
+        scope: &scope,
+        grant: None,
+        cnf_jkt: dpop.map(|p| p.jkt.as_str()),
+    };
+    let (access_token, record) = issuance::access_token(state, &who)?;
+    let expires_in = record.expires_at - record.issued_at;
+    state
+        .issuance
+        .commit(Issuance {
+            at: clock::now(),
+            access_tokens: vec![record],
+            ..Issuance::default()
+        })
+        .await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: token_type(dpop),
+        expires_in,
+        scope,
+        refresh_token: None,
+        id_token: None,
+    })
+}

@@ -1,0 +1,103 @@
+//! The token endpoint (RFC 6749 §3.2): authenticate the client, check the DPoP proof, and
+//! dispatch to the grant. Every grant ends in [`super::issuance::IssuanceWriter::commit`].
+
+mod authorization_code;
+mod client_credentials;
+mod refresh;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::client_auth;
+use super::dpop::{DpopProof, Expected};
+use super::params::Params;
+use crate::app::AppState;
+use crate::error::{ErrorCode, OAuthError, OAuthResult};
+
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// RFC 6749 §5.1 successful response.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+pub fn token_type(dpop: Option<&DpopProof>) -> &'static str {
+    if dpop.is_some() { "DPoP" } else { "Bearer" }
+}
+
+pub async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let dpop_used = headers.contains_key("dpop");
+    let mut response = match handle(&state, &headers, &body).await {
+        Ok(tokens) => Json(tokens).into_response(),
+        Err(e) => e.into_response(),
+    };
+    let out = response.headers_mut();
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if dpop_used && !out.contains_key("dpop-nonce") {
+        if let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce()) {
+            out.insert("dpop-nonce", nonce);
+        }
+    }
+    response
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResult<TokenResponse> {
+    let params = Params::from_form(headers, body)?;
+    let grant_type = params.require("grant_type")?;
+    if !GRANT_TYPES.contains(&grant_type) {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant_type {grant_type} is not supported"),
+        ));
+    }
+    let endpoint = state.config.endpoint("/token");
+    let client = client_auth::authenticate(state, headers, &params, &endpoint).await?;
+    if !client.client.record.allows_grant(grant_type) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use the {grant_type} grant"),
+        ));
+    }
+    let expected = Expected {
+        method: "POST",
+        url: &endpoint,
+        access_token: None,
+        require_nonce: state.dpop.nonce_required,
+    };
+    let dpop = state
+        .dpop
+        .check(headers, &expected, state.ephemeral.as_ref())
+        .await?;
+    if client.client.record.dpop_bound && dpop.is_none() {
+        return Err(OAuthError::invalid_dpop_proof(
+            "this client's tokens must be DPoP-bound: send a DPoP proof",
+        ));
+    }
+    match grant_type {
+        "authorization_code" => {
+            authorization_code::exchange(state, &client, &params, dpop.as_ref()).await
+        }
+        "refresh_token" => refresh::exchange(state, &client, &params, dpop.as_ref()).await,
+        _ => client_credentials::exchange(state, &client, &params, dpop.as_ref()).await,
+    }
+}

@@ -1,0 +1,106 @@
+//! The refresh token grant (RFC 6749 §6) with rotation: each refresh token works once;
+//! presenting a used one revokes the whole grant (RFC 9700 §4.14.2).
+
+use super::{TokenResponse, token_type};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{OAuthError, OAuthResult};
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::DpopProof;
+use crate::oauth::issuance::{self, TokenSubject};
+use crate::oauth::params::Params;
+use crate::oauth::{scope, sha256_hex};
+use crate::store::model::{Issuance, IssuanceOutcome};
+
+pub async fn exchange(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    params: &Params,
+    dpop: Option<&DpopProof>,
+) -> OAuthResult<TokenResponse> {
+    let presented = params.require("refresh_token")?;
+    let token_hash = sha256_hex(presented);
+    let current = state
+        .store
+        .tokens
+        .refresh_token(&token_hash)
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    let now = clock::now();
+    if current.record.client_id != client.id() {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if current.revoked {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
+    }
+    if current.used {
+        return Err(reuse_detected(state, &current.grant.grant_id).await);
+    }
+    if current.record.expires_at < now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    if let Some(bound) = &current.record.cnf_jkt {
+        if dpop.map(|p| &p.jkt) != Some(bound) {
+            return Err(OAuthError::invalid_dpop_proof(
+                "the refresh token is bound to another DPoP key",
+            ));
+        }
+    }
+    let scope = scope::narrow(params.get("scope"), &current.record.scope)?;
+    let grant = &current.grant;
+    let who = TokenSubject {
+        client_id: client.id(),
+        subject: &grant.subject,
+        scope: &scope,
+        grant: Some(grant),
+        cnf_jkt: dpop.map(|p| p.jkt.as_str()),
+    };
+    let (access_token, access_record) = issuance::access_token(state, &who)?;
+    // The successor keeps the original scope: narrowing applies to this access token only.
+    let (refresh_token, refresh_record) = issuance::refresh_token(
+        state,
+        grant,
+        &current.record.scope,
+        current.record.cnf_jkt.as_deref(),
+    )?;
+    let expires_in = access_record.expires_at - access_record.issued_at;
+    let outcome = state
+        .issuance
+        .commit(Issuance {
+            at: now,
+            grant: None,
+            consume_refresh: Some(token_hash),
+            access_tokens: vec![access_record],
+            refresh_tokens: vec![refresh_record],
+        })
+        .await?;
+    if outcome == IssuanceOutcome::RefreshAlreadyUsed {
+        return Err(reuse_detected(state, &grant.grant_id).await);
+    }
+    Ok(TokenResponse {
+        access_token,
+        token_type: token_type(dpop),
+        expires_in,
+        scope,
+        refresh_token: Some(refresh_token),
+        id_token: None,
+    })
+}
+
+async fn reuse_detected(state: &AppState, grant_id: &str) -> OAuthError {
+    if let Err(e) = state
+        .store
+        .tokens
+        .revoke_grant(grant_id, clock::now())
+        .await
+    {
+        return OAuthError::server_error(e);
+    }
+    tracing::warn!("rotated refresh token reused; its grant was revoked");
+    OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
+}

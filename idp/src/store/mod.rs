@@ -1,0 +1,105 @@
+//! Durable storage: one repository trait per aggregate, one implementation per backend
+//! (`sqlite`, `postgres`). Callers hold a [`Store`] and never branch on the backend.
+
+pub mod model;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use glassgate_keys::{KeyPurpose, KeyRecord, KeyStatus};
+
+use crate::config::Config;
+use model::{AccessTokenState, ClientRecord, Issuance, IssuanceOutcome, RefreshTokenState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait ClientRepository: Send + Sync {
+    async fn get(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
+    /// Insert or replace the whole record.
+    async fn upsert(&self, client: &ClientRecord) -> StoreResult<()>;
+    /// Returns whether a record was deleted.
+    async fn delete(&self, client_id: &str) -> StoreResult<bool>;
+}
+
+/// A change the rotation planner asks for, applied inside the repository's transaction.
+pub enum KeyWrite {
+    Insert(KeyRecord),
+    SetStatus {
+        kid: String,
+        status: KeyStatus,
+        at: i64,
+    },
+}
+
+/// Decides the writes given the records read under the rotation lock.
+pub type KeyPlanner<'a> = dyn Fn(&[KeyRecord]) -> Result<Vec<KeyWrite>, String> + Send + Sync + 'a;
+
+#[async_trait]
+pub trait KeyRepository: Send + Sync {
+    async fn list(&self, purpose: KeyPurpose) -> StoreResult<Vec<KeyRecord>>;
+    /// Read the keys of `purpose` under an exclusive lock (so one replica rotates at a time),
+    /// let `planner` decide, and apply its writes in the same transaction.
+    async fn rotate(&self, purpose: KeyPurpose, planner: &KeyPlanner<'_>) -> StoreResult<usize>;
+}
+
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    /// Commit a batch of issuances in one transaction; one outcome per issuance.
+    async fn commit(&self, batch: &[Issuance]) -> StoreResult<Vec<IssuanceOutcome>>;
+    async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenState>>;
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>>;
+    async fn revoke_access_token(&self, jti: &str, now: i64) -> StoreResult<()>;
+    /// Revoke a grant: every access and refresh token issued under it stops being active.
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
+    /// Forget tokens and grants that expired before `before`.
+    async fn purge_expired(&self, before: i64) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait Health: Send + Sync {
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The repositories of one backend.
+#[derive(Clone)]
+pub struct Store {
+    pub clients: Arc<dyn ClientRepository>,
+    pub keys: Arc<dyn KeyRepository>,
+    pub tokens: Arc<dyn TokenRepository>,
+    pub health: Arc<dyn Health>,
+    pub backend: &'static str,
+}
+
+/// Open PostgreSQL when `database_url` is set, else the SQLite file in `data_dir`;
+/// migrations are applied before the store is returned.
+pub async fn open(config: &Config) -> StoreResult<Store> {
+    match config.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            postgres::open(url).await
+        }
+        Some(url) if url.starts_with("sqlite:") => sqlite::open_url(url).await,
+        Some(_) => Err(StoreError::Other(
+            "DATABASE_URL must be a postgres:// or sqlite: URL".into(),
+        )),
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| StoreError::Other(format!("cannot create data directory: {e}")))?;
+            sqlite::open_file(&config.data_dir.join("glassgate.sqlite3")).await
+        }
+    }
+}

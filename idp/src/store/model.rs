@@ -1,0 +1,383 @@
+//! Storage types: what the repositories read and write. Wire types (request/response DTOs)
+//! live beside their endpoints and are never stored directly.
+
+use serde::{Deserialize, Serialize};
+
+/// How a client proves who it is at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    PrivateKeyJwt,
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A public client: authenticates nothing, must use PKCE.
+    None,
+}
+
+impl ClientAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "private_key_jwt" => Self::PrivateKeyJwt,
+            "client_secret_basic" => Self::ClientSecretBasic,
+            "client_secret_post" => Self::ClientSecretPost,
+            "none" => Self::None,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a client record came from; configured clients are re-asserted at every start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSource {
+    Config,
+    Dynamic,
+}
+
+impl ClientSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Dynamic => "dynamic",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        if s == "config" {
+            Self::Config
+        } else {
+            Self::Dynamic
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub client_id: String,
+    /// Hex SHA-256 of the secret; secrets are generated with 256 bits of entropy or configured.
+    pub client_secret_hash: Option<String>,
+    pub client_name: Option<String>,
+    pub auth_method: ClientAuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: Option<String>,
+    /// JWKS JSON for `private_key_jwt`.
+    pub jwks: Option<String>,
+    pub require_par: bool,
+    pub dpop_bound: bool,
+    pub id_token_alg: Option<String>,
+    /// Hex SHA-256 of the RFC 7592 registration access token.
+    pub registration_token_hash: Option<String>,
+    pub source: ClientSource,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ClientRecord {
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// Row shape shared by both backends: (client_id, secret_hash, name, auth_method, redirect_uris,
+/// grant_types, scope, jwks, require_par, dpop_bound, id_token_alg, registration_token_hash,
+/// source, created_at, updated_at).
+pub type ClientRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
+pub fn client_from_row(row: ClientRow) -> Result<ClientRecord, super::StoreError> {
+    let (
+        client_id,
+        client_secret_hash,
+        client_name,
+        auth_method,
+        redirect_uris,
+        grant_types,
+        scope,
+        jwks,
+        require_par,
+        dpop_bound,
+        id_token_alg,
+        registration_token_hash,
+        source,
+        created_at,
+        updated_at,
+    ) = row;
+    let corrupt = |what: &str| super::StoreError::Corrupt(format!("client {client_id}: {what}"));
+    Ok(ClientRecord {
+        auth_method: ClientAuthMethod::parse(&auth_method).ok_or_else(|| corrupt("auth method"))?,
+        redirect_uris: serde_json::from_str(&redirect_uris)
+            .map_err(|_| corrupt("redirect_uris"))?,
+        grant_types: serde_json::from_str(&grant_types).map_err(|_| corrupt("grant_types"))?,
+        source: ClientSource::parse(&source),
+        client_id,
+        client_secret_hash,
+        client_name,
+        scope,
+        jwks,
+        require_par,
+        dpop_bound,
+        id_token_alg,
+        registration_token_hash,
+        created_at,
+        updated_at,
+    })
+}
+
+/// The JSON-encoded list columns of a client, in one place for both backends.
+pub fn client_lists(client: &ClientRecord) -> (String, String) {
+    (
+        serde_json::to_string(&client.redirect_uris).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&client.grant_types).unwrap_or_else(|_| "[]".into()),
+    )
+}
+
+/// What a person (through a client) was granted at one authorization; every token of one
+/// code or refresh family points here, so revoking the grant revokes them all at once.
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub grant_id: String,
+    pub client_id: String,
+    pub subject: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub acr: Option<String>,
+    /// Space-separated RFC 8176 values.
+    pub amr: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessTokenRecord {
+    pub jti: String,
+    pub client_id: String,
+    pub subject: String,
+    pub grant_id: Option<String>,
+    pub scope: String,
+    pub audience: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// RFC 9449 `cnf.jkt` when DPoP-bound.
+    pub cnf_jkt: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    /// Hex SHA-256 of the opaque token; the token itself is never stored.
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub cnf_jkt: Option<String>,
+}
+
+/// An access token as introspection sees it.
+#[derive(Debug, Clone)]
+pub struct AccessTokenState {
+    pub record: AccessTokenRecord,
+    pub revoked: bool,
+}
+
+/// A refresh token with the grant facts needed to mint its successors.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenState {
+    pub record: RefreshTokenRecord,
+    pub used: bool,
+    pub revoked: bool,
+    pub grant: GrantRecord,
+}
+
+/// Everything one token response writes, committed atomically (and, with the verifiable
+/// log, together with its log entries).
+#[derive(Debug, Clone, Default)]
+pub struct Issuance {
+    /// When it happens (Unix seconds); also the `used_at` of a consumed refresh token.
+    pub at: i64,
+    pub grant: Option<GrantRecord>,
+    /// A refresh token that must still be unused; it is marked used in the same transaction.
+    pub consume_refresh: Option<String>,
+    pub access_tokens: Vec<AccessTokenRecord>,
+    pub refresh_tokens: Vec<RefreshTokenRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuanceOutcome {
+    Committed,
+    /// `consume_refresh` had been used already (rotation reuse); nothing was written.
+    RefreshAlreadyUsed,
+}
+
+/// Row shape of `signing_keys`, shared by both backends.
+pub type KeyRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    Vec<u8>,
+);
+
+pub fn key_from_row(row: KeyRow) -> Result<glassgate_keys::KeyRecord, super::StoreError> {
+    use glassgate_keys::{Algorithm, KeyPurpose, KeyStatus};
+    let (
+        kid,
+        algorithm,
+        purpose,
+        status,
+        created_at,
+        activated_at,
+        retired_at,
+        jwk,
+        kek_id,
+        wrapped,
+    ) = row;
+    let corrupt = |what: &str| super::StoreError::Corrupt(format!("key {kid}: {what}"));
+    Ok(glassgate_keys::KeyRecord {
+        algorithm: Algorithm::from_jose_name(&algorithm).ok_or_else(|| corrupt("algorithm"))?,
+        purpose: KeyPurpose::parse(&purpose).ok_or_else(|| corrupt("purpose"))?,
+        status: KeyStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        public_jwk: serde_json::from_str(&jwk).map_err(|_| corrupt("public jwk"))?,
+        kid,
+        created_at,
+        activated_at,
+        retired_at,
+        kek_id,
+        wrapped_private: wrapped,
+    })
+}
+
+/// Row shape of an access token joined with its grant's revocation.
+pub type AccessTokenRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    bool,
+);
+
+pub fn access_token_from_row(row: AccessTokenRow) -> AccessTokenState {
+    let (
+        jti,
+        client_id,
+        subject,
+        grant_id,
+        scope,
+        audience,
+        issued_at,
+        expires_at,
+        cnf_jkt,
+        revoked,
+    ) = row;
+    AccessTokenState {
+        record: AccessTokenRecord {
+            jti,
+            client_id,
+            subject,
+            grant_id,
+            scope,
+            audience,
+            issued_at,
+            expires_at,
+            cnf_jkt,
+        },
+        revoked,
+    }
+}
+
+/// Row shape of a refresh token joined with its grant.
+pub type RefreshTokenRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    bool,
+    String,
+    String,
+    i64,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    bool,
+);
+
+pub fn refresh_token_from_row(row: RefreshTokenRow) -> RefreshTokenState {
+    let (
+        token_hash,
+        grant_id,
+        client_id,
+        scope,
+        issued_at,
+        expires_at,
+        cnf_jkt,
+        used,
+        subject,
+        grant_scope,
+        auth_time,
+        acr,
+        amr,
+        created_at,
+        grant_expires_at,
+        revoked,
+    ) = row;
+    RefreshTokenState {
+        grant: GrantRecord {
+            grant_id: grant_id.clone(),
+            client_id: client_id.clone(),
+            subject,
+            scope: grant_scope,
+            auth_time,
+            acr,
+            amr,
+            created_at,
+            expires_at: grant_expires_at,
+        },
+        record: RefreshTokenRecord {
+            token_hash,
+            grant_id,
+            client_id,
+            scope,
+            issued_at,
+            expires_at,
+            cnf_jkt,
+        },
+        used,
+        revoked,
+    }
+}
