@@ -212,7 +212,7 @@ impl Config {
         let config: Config = figment
             .merge(
                 Env::prefixed("GLASSGATE_")
-                    .ignore(&["CONFIG", "KEK_FILE_PATH"])
+                    .ignore(&["CONFIG", "LOG"])
                     .split("__"),
             )
             .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))

@@ -1,0 +1,97 @@
+//! The clients every test server is configured with, and their credentials.
+
+use serde_json::json;
+
+use crate::jwt::TestKey;
+
+pub const REDIRECT_URI: &str = "https://rp.example/cb";
+pub const PUBLIC_REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
+pub const BASIC_SECRET: &str = "basic-secret-0123456789abcdef";
+pub const POST_SECRET: &str = "post-secret-0123456789abcdef";
+pub const DPOP_SECRET: &str = "dpop-secret-0123456789abcdef";
+pub const RS256_SECRET: &str = "rs256-secret-0123456789abcdef";
+pub const M2M_SCOPE: &str = "system/Patient.rs system/Observation.rs";
+
+/// Keys of the `private_key_jwt` clients (`web` and `par` share one, `m2m` uses RSA).
+pub struct ClientKeys {
+    pub web: TestKey,
+    pub m2m: TestKey,
+}
+
+impl ClientKeys {
+    pub fn generate() -> Self {
+        Self {
+            web: TestKey::es256(),
+            m2m: TestKey::rs256(),
+        }
+    }
+
+    /// The `[[clients]]` TOML for the standard test clients.
+    pub fn config_toml(&self) -> String {
+        let web_jwks = self.web.jwks().to_string();
+        let m2m_jwks = self.m2m.jwks().to_string();
+        let q = |s: &str| json!(s).to_string();
+        format!(
+            r#"
+[[clients]]
+client_id = "web"
+token_endpoint_auth_method = "private_key_jwt"
+jwks = {web_jwks}
+redirect_uris = ["{REDIRECT_URI}"]
+grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+
+[[clients]]
+client_id = "par"
+token_endpoint_auth_method = "private_key_jwt"
+jwks = {web_jwks}
+redirect_uris = ["{REDIRECT_URI}"]
+grant_types = ["authorization_code", "refresh_token"]
+require_pushed_authorization_requests = true
+
+[[clients]]
+client_id = "m2m"
+token_endpoint_auth_method = "private_key_jwt"
+jwks = {m2m_jwks}
+grant_types = ["client_credentials"]
+scope = "{M2M_SCOPE}"
+
+[[clients]]
+client_id = "basic"
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{BASIC_SECRET}"
+redirect_uris = ["{REDIRECT_URI}"]
+grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+
+[[clients]]
+client_id = "post"
+token_endpoint_auth_method = "client_secret_post"
+client_secret = "{POST_SECRET}"
+grant_types = ["client_credentials"]
+
+[[clients]]
+client_id = "public"
+token_endpoint_auth_method = "none"
+redirect_uris = ["{PUBLIC_REDIRECT_URI}"]
+grant_types = ["authorization_code", "refresh_token"]
+
+[[clients]]
+client_id = "dpop"
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{DPOP_SECRET}"
+redirect_uris = ["{REDIRECT_URI}"]
+grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+dpop_bound_access_tokens = true
+
+[[clients]]
+client_id = "rs256"
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{RS256_SECRET}"
+redirect_uris = ["{REDIRECT_URI}"]
+grant_types = ["authorization_code"]
+id_token_signed_response_alg = "RS256"
+"#,
+            web_jwks = q(&web_jwks),
+            m2m_jwks = q(&m2m_jwks),
+        )
+    }
+}

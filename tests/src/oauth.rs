@@ -1,0 +1,149 @@
+//! Client-side steps of the OAuth flows, shared by the end-to-end tests.
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
+use serde_json::Value;
+use url::Url;
+
+use crate::TestServer;
+use crate::clients::REDIRECT_URI;
+use crate::jwt::{TestKey, assertion, assertion_claims, pkce_pair};
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// GET /authorize with `query`; returns the status and the parsed `Location`, if any.
+pub async fn authorize(server: &TestServer, query: &[(&str, &str)]) -> (u16, Option<Url>) {
+    let url = Url::parse_with_params(&server.url("/authorize"), query).unwrap();
+    let response = server.http().get(url).send().await.unwrap();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| Url::parse(l).unwrap());
+    (response.status().as_u16(), location)
+}
+
+pub fn query_param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A client assertion for `client_id` signed with `key`, audience the token endpoint.
+pub fn client_assertion(server: &TestServer, key: &TestKey, client_id: &str) -> String {
+    assertion(key, &assertion_claims(client_id, &server.url("/token")))
+}
+
+/// Form members authenticating the `web` client by `private_key_jwt`.
+pub fn web_auth(server: &TestServer) -> Vec<(String, String)> {
+    vec![
+        ("client_assertion_type".into(), JWT_BEARER.into()),
+        (
+            "client_assertion".into(),
+            client_assertion(server, &server.keys.web, "web"),
+        ),
+    ]
+}
+
+pub fn basic(client_id: &str, secret: &str) -> HeaderMap {
+    use base64::Engine;
+    let value = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Basic {value}")).unwrap(),
+    );
+    headers
+}
+
+pub fn header(name: &'static str, value: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(name, HeaderValue::from_str(value).unwrap());
+    headers
+}
+
+/// POST with owned form pairs.
+pub async fn post(
+    server: &TestServer,
+    path: &str,
+    form: &[(String, String)],
+    headers: HeaderMap,
+) -> (u16, HeaderMap, Value) {
+    let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    server.post_form(path, &borrowed, headers).await
+}
+
+/// A code for `client_id` (a plain authorization request, signed in as `subject`) and its
+/// PKCE verifier.
+pub async fn code_for(
+    server: &TestServer,
+    client_id: &str,
+    subject: &str,
+    redirect_uri: &str,
+) -> (String, String) {
+    let (verifier, challenge) = pkce_pair();
+    let (status, location) = authorize(
+        server,
+        &[
+            ("client_id", client_id),
+            ("response_type", "code"),
+            ("redirect_uri", redirect_uri),
+            ("scope", "openid offline_access"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", subject),
+            ("state", "st"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "authorization must redirect");
+    let location = location.unwrap();
+    let code = query_param(&location, "code").unwrap_or_else(|| panic!("no code in {location}"));
+    (code, verifier)
+}
+
+/// Redeem a code for the `web` client.
+pub async fn redeem_web(
+    server: &TestServer,
+    code: &str,
+    verifier: &str,
+) -> (u16, HeaderMap, Value) {
+    let mut form = web_auth(server);
+    form.extend([
+        ("grant_type".into(), "authorization_code".into()),
+        ("code".into(), code.to_owned()),
+        ("redirect_uri".into(), REDIRECT_URI.into()),
+        ("code_verifier".into(), verifier.to_owned()),
+    ]);
+    post(server, "/token", &form, HeaderMap::new()).await
+}
+
+/// Introspect `token` as the `basic` client; returns the response body.
+pub async fn introspect(server: &TestServer, token: &str) -> Value {
+    let (status, _, body) = server
+        .post_form(
+            "/introspect",
+            &[("token", token)],
+            basic("basic", crate::clients::BASIC_SECRET),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Fetch a DPoP nonce: a proof without one is answered with `use_dpop_nonce`.
+pub async fn dpop_nonce(server: &TestServer, key: &TestKey) -> String {
+    let proof = crate::jwt::dpop_proof(key, "POST", &server.url("/token"), None, None);
+    let mut headers = basic("dpop", crate::clients::DPOP_SECRET);
+    headers.insert("dpop", HeaderValue::from_str(&proof).unwrap());
+    let (status, headers, body) = server
+        .post_form("/token", &[("grant_type", "client_credentials")], headers)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "use_dpop_nonce");
+    headers
+        .get("dpop-nonce")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}

@@ -1,0 +1,399 @@
+//! End-to-end OAuth/OIDC flows against the real server, driven by the `openidconnect`
+//! crate as the relying party, on SQLite and on PostgreSQL + Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use glassgate_tests::clients::{BASIC_SECRET, DPOP_SECRET, M2M_SCOPE, REDIRECT_URI};
+use glassgate_tests::jwt::{TestKey, claims_of, dpop_proof, header_of, jwk_thumbprint, pkce_pair};
+use glassgate_tests::oauth::{
+    JWT_BEARER, authorize, basic, client_assertion, code_for, dpop_nonce, header, introspect, post,
+    query_param, redeem_web, web_auth,
+};
+use glassgate_tests::{ServerOptions, TestServer, backends};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+};
+use reqwest::header::HeaderMap;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn discovery_code_pkce_refresh_with_the_openidconnect_rp() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let http = http();
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(server.base.clone()).unwrap(),
+            &http,
+        )
+        .await
+        .unwrap();
+        let client =
+            CoreClient::from_provider_metadata(metadata, ClientId::new("web".into()), None)
+                .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap())
+                .set_auth_type(AuthType::RequestBody);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, csrf, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("offline_access".into()))
+            .set_pkce_challenge(challenge)
+            .add_extra_param("login_hint", "alice")
+            .url();
+        let response = http.get(url.as_str()).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{}", backend.name());
+        let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(
+            query_param(&location, "state").as_deref(),
+            Some(csrf.secret().as_str())
+        );
+        assert_eq!(
+            query_param(&location, "iss").as_deref(),
+            Some(server.base.as_str()),
+            "RFC 9207 iss"
+        );
+        let code = query_param(&location, "code").unwrap();
+
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .add_extra_param("client_assertion_type", JWT_BEARER)
+            .add_extra_param(
+                "client_assertion",
+                client_assertion(&server, &server.keys.web, "web"),
+            )
+            .request_async(&http)
+            .await
+            .unwrap();
+        let id_verifier = client
+            .id_token_verifier()
+            .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+        let id_claims = tokens
+            .id_token()
+            .unwrap()
+            .claims(&id_verifier, &nonce)
+            .unwrap();
+        assert_eq!(id_claims.subject().as_str(), "alice");
+        assert!(id_claims.auth_time().is_some());
+        assert_eq!(
+            id_claims.auth_context_ref().map(|a| a.as_str()),
+            Some("phr")
+        );
+
+        let at = tokens.access_token().secret();
+        assert_eq!(header_of(at)["typ"], "at+jwt", "RFC 9068");
+        let at_claims = claims_of(at);
+        assert_eq!(at_claims["sub"], "alice");
+        assert_eq!(at_claims["client_id"], "web");
+        assert_eq!(at_claims["iss"], server.base.as_str());
+        assert!(at_claims["jti"].is_string());
+
+        // UserInfo with the bearer token.
+        let userinfo: serde_json::Value = http
+            .get(server.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(userinfo["sub"], "alice");
+
+        // Refresh rotation through the RP library.
+        let refresh = tokens.refresh_token().unwrap().clone();
+        let refreshed = client
+            .exchange_refresh_token(&refresh)
+            .unwrap()
+            .add_extra_param("client_assertion_type", JWT_BEARER)
+            .add_extra_param(
+                "client_assertion",
+                client_assertion(&server, &server.keys.web, "web"),
+            )
+            .request_async(&http)
+            .await
+            .unwrap();
+        let rotated = refreshed.refresh_token().unwrap();
+        assert_ne!(rotated.secret(), refresh.secret(), "refresh tokens rotate");
+        assert_eq!(
+            introspect(&server, refresh.secret()).await["active"],
+            false,
+            "the old one is spent"
+        );
+        assert_eq!(introspect(&server, rotated.secret()).await["active"], true);
+        assert_eq!(
+            introspect(&server, refreshed.access_token().secret()).await["active"],
+            true
+        );
+
+        // Client credentials with private_key_jwt (RS256 key) through the RP library.
+        let m2m = CoreClient::from_provider_metadata(
+            CoreProviderMetadata::discover_async(
+                IssuerUrl::new(server.base.clone()).unwrap(),
+                &http,
+            )
+            .await
+            .unwrap(),
+            ClientId::new("m2m".into()),
+            None,
+        )
+        .set_auth_type(AuthType::RequestBody);
+        let cc = m2m
+            .exchange_client_credentials()
+            .unwrap()
+            .add_scope(Scope::new("system/Patient.rs".into()))
+            .add_extra_param("client_assertion_type", JWT_BEARER)
+            .add_extra_param(
+                "client_assertion",
+                client_assertion(&server, &server.keys.m2m, "m2m"),
+            )
+            .request_async(&http)
+            .await
+            .unwrap();
+        let cc_claims = claims_of(cc.access_token().secret());
+        assert_eq!(cc_claims["sub"], "m2m");
+        assert_eq!(cc_claims["scope"], "system/Patient.rs");
+        let _ = RefreshToken::new(String::new());
+    }
+}
+
+#[tokio::test]
+async fn pushed_authorization_request_then_code_with_id_token() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (verifier, challenge) = pkce_pair();
+        let mut form = web_auth(&server);
+        form.extend(
+            [
+                ("client_id", "par"),
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT_URI),
+                ("scope", "openid"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("nonce", "n-0S6_WzA2Mj"),
+                ("login_hint", "bob"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        // The par client shares the web key but authenticates as itself.
+        form[1].1 = client_assertion(&server, &server.keys.web, "par");
+        let (status, _, pushed) = post(&server, "/par", &form, HeaderMap::new()).await;
+        assert_eq!(status, 201, "{pushed}");
+        let request_uri = pushed["request_uri"].as_str().unwrap();
+        assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+        assert!(pushed["expires_in"].as_i64().unwrap() > 0);
+
+        let (status, location) = authorize(
+            &server,
+            &[("client_id", "par"), ("request_uri", request_uri)],
+        )
+        .await;
+        assert_eq!(status, 303);
+        let code = query_param(&location.unwrap(), "code").unwrap();
+        let mut form = vec![
+            ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+            (
+                "client_assertion".to_owned(),
+                client_assertion(&server, &server.keys.web, "par"),
+            ),
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code),
+            ("redirect_uri".to_owned(), REDIRECT_URI.to_owned()),
+        ];
+        form.push(("code_verifier".to_owned(), verifier));
+        let (status, headers, tokens) = post(&server, "/token", &form, HeaderMap::new()).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(headers["cache-control"], "no-store");
+        let id = claims_of(tokens["id_token"].as_str().unwrap());
+        assert_eq!(
+            (id["sub"].as_str(), id["aud"].as_str(), id["nonce"].as_str()),
+            (Some("bob"), Some("par"), Some("n-0S6_WzA2Mj"))
+        );
+        assert_eq!(
+            header_of(tokens["id_token"].as_str().unwrap())["alg"],
+            "ES256"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens_introspection_userinfo_and_revocation() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let key = TestKey::es256();
+        let nonce = dpop_nonce(&server, &key).await;
+        let proof = dpop_proof(&key, "POST", &server.url("/token"), Some(&nonce), None);
+        let mut headers = basic("dpop", DPOP_SECRET);
+        headers.insert("dpop", proof.parse().unwrap());
+        let (status, response_headers, body) = server
+            .post_form("/token", &[("grant_type", "client_credentials")], headers)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "DPoP");
+        assert!(response_headers.contains_key("dpop-nonce"));
+        let at = body["access_token"].as_str().unwrap();
+        assert_eq!(claims_of(at)["cnf"]["jkt"], jwk_thumbprint(&key).as_str());
+
+        let info = introspect(&server, at).await;
+        assert_eq!(info["active"], true);
+        assert_eq!(info["token_type"], "DPoP");
+        assert_eq!(info["cnf"]["jkt"], jwk_thumbprint(&key).as_str());
+        assert_eq!(info["client_id"], "dpop");
+
+        // A DPoP-bound user token at UserInfo, then revoked.
+        let (code, verifier) = code_for(&server, "dpop", "carol", REDIRECT_URI).await;
+        let proof = dpop_proof(&key, "POST", &server.url("/token"), Some(&nonce), None);
+        let mut headers = basic("dpop", DPOP_SECRET);
+        headers.insert("dpop", proof.parse().unwrap());
+        let (status, _, tokens) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", &verifier),
+                ],
+                headers,
+            )
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        let at = tokens["access_token"].as_str().unwrap();
+        let proof = dpop_proof(&key, "GET", &server.url("/userinfo"), None, Some(at));
+        let response = server
+            .http()
+            .get(server.url("/userinfo"))
+            .header("authorization", format!("DPoP {at}"))
+            .header("dpop", proof)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap()["sub"],
+            "carol"
+        );
+
+        let (status, _, _) = server
+            .post_form("/revoke", &[("token", at)], basic("dpop", DPOP_SECRET))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            introspect(&server, at).await,
+            serde_json::json!({ "active": false })
+        );
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let (status, _, _) = server
+            .post_form("/revoke", &[("token", refresh)], basic("dpop", DPOP_SECRET))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(introspect(&server, refresh).await["active"], false);
+    }
+}
+
+#[tokio::test]
+async fn secret_clients_and_scope_narrowing() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (status, _, body) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "post"),
+                    ("client_secret", glassgate_tests::clients::POST_SECRET),
+                ],
+                HeaderMap::new(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        let (status, _, body) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "system/Observation.rs"),
+                ],
+                HeaderMap::new(),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let mut form = vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+        form.push(("client_assertion_type".into(), JWT_BEARER.into()));
+        form.push((
+            "client_assertion".into(),
+            client_assertion(&server, &server.keys.m2m, "m2m"),
+        ));
+        let (status, _, body) = post(&server, "/token", &form, HeaderMap::new()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["scope"], M2M_SCOPE,
+            "no scope requested: the registered scope"
+        );
+        let (code, verifier) = code_for(&server, "basic", "dave", REDIRECT_URI).await;
+        let (status, _, tokens) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", &verifier),
+                ],
+                basic("basic", BASIC_SECRET),
+            )
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        let (status, _, narrowed) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                    ("scope", "openid"),
+                ],
+                basic("basic", BASIC_SECRET),
+            )
+            .await;
+        assert_eq!(status, 200, "{narrowed}");
+        assert_eq!(narrowed["scope"], "openid");
+        // RS256 ID tokens for a client that registered them (OIDC Core §15.1).
+        let (code, verifier) = code_for(&server, "rs256", "erin", REDIRECT_URI).await;
+        let (status, _, tokens) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", &verifier),
+                ],
+                basic("rs256", glassgate_tests::clients::RS256_SECRET),
+            )
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(
+            header_of(tokens["id_token"].as_str().unwrap())["alg"],
+            "RS256"
+        );
+        let _ = redeem_web;
+        let _ = header;
+    }
+}
