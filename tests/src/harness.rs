@@ -74,7 +74,10 @@ struct Deployment {
 }
 
 pub struct TestServer {
+    /// Where this process listens.
     pub base: String,
+    /// The deployment's issuer: replicas behind one (imagined) load balancer share it.
+    pub issuer: String,
     pub keys: std::sync::Arc<ClientKeys>,
     child: Child,
     deployment: std::sync::Arc<Deployment>,
@@ -137,7 +140,7 @@ impl TestServer {
             format!("{}\n{}", options.extra_toml, keys.config_toml()),
         )
         .unwrap();
-        Self::launch(std::sync::Arc::new(deployment), keys, options).await
+        Self::launch(std::sync::Arc::new(deployment), keys, options, None).await
     }
 
     /// Another replica of the same deployment (same database, same Redis namespace).
@@ -146,6 +149,7 @@ impl TestServer {
             self.deployment.clone(),
             self.keys.clone(),
             self.options.clone(),
+            Some(self.issuer.clone()),
         )
         .await
     }
@@ -154,11 +158,40 @@ impl TestServer {
         deployment: std::sync::Arc<Deployment>,
         keys: std::sync::Arc<ClientKeys>,
         options: ServerOptions,
+        issuer: Option<String>,
     ) -> Self {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
+        let issuer = issuer.unwrap_or_else(|| base.clone());
         let log = deployment.dir.path().join(format!("server-{port}.log"));
         let mut command = Command::new(test_server_binary());
+        Self::environment(&mut command, &deployment, &options, &issuer, port);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let child = command.spawn().unwrap();
+        let mut server = Self {
+            base,
+            issuer,
+            keys,
+            child,
+            deployment,
+            options,
+            log,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// The environment a server process of `deployment` runs with.
+    fn environment(
+        command: &mut Command,
+        deployment: &Deployment,
+        options: &ServerOptions,
+        issuer: &str,
+        port: u16,
+    ) {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -167,15 +200,12 @@ impl TestServer {
                 deployment.dir.path().join("glassgate.toml"),
             )
             .env("GLASSGATE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("GLASSGATE_ISSUER", &base)
+            .env("GLASSGATE_ISSUER", issuer)
             .env("GLASSGATE_DATA_DIR", deployment.dir.path().join("data"))
             .env("GLASSGATE_INITIAL_ACCESS_TOKEN", INITIAL_ACCESS_TOKEN)
             .env("GLASSGATE_REDIS_PREFIX", &deployment.redis_prefix)
             .env("GLASSGATE_LOG_FORMAT", "pretty")
-            .env("GLASSGATE_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
+            .env("GLASSGATE_LOG", "info");
         if let (Backend::PostgresRedis { redis_url, .. }, Some((admin, name))) =
             (&deployment.backend, &deployment.database)
         {
@@ -186,17 +216,26 @@ impl TestServer {
         for (k, v) in &options.env {
             command.env(k, v);
         }
-        let child = command.spawn().unwrap();
-        let mut server = Self {
-            base,
-            keys,
-            child,
-            deployment,
-            options,
-            log,
-        };
-        server.wait_ready().await;
-        server
+    }
+
+    /// Run a `glassgate` subcommand (e.g. `keys rotate`) against this server's deployment.
+    pub async fn command(&self, args: &[&str]) -> std::process::ExitStatus {
+        let mut command = Command::new(test_server_binary());
+        let port = url::Url::parse(&self.base).unwrap().port().unwrap();
+        Self::environment(
+            &mut command,
+            &self.deployment,
+            &self.options,
+            &self.issuer,
+            port,
+        );
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut command = tokio::process::Command::from(command);
+        command.status().await.unwrap()
     }
 
     async fn wait_ready(&mut self) {
@@ -222,6 +261,11 @@ impl TestServer {
 
     pub fn backend(&self) -> &Backend {
         &self.deployment.backend
+    }
+
+    /// An endpoint as the issuer names it (the `aud` of assertions, the `htu` of proofs).
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
     }
 
     pub fn url(&self, path: &str) -> String {

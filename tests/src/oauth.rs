@@ -30,7 +30,10 @@ pub fn query_param(url: &Url, name: &str) -> Option<String> {
 
 /// A client assertion for `client_id` signed with `key`, audience the token endpoint.
 pub fn client_assertion(server: &TestServer, key: &TestKey, client_id: &str) -> String {
-    assertion(key, &assertion_claims(client_id, &server.url("/token")))
+    assertion(
+        key,
+        &assertion_claims(client_id, &server.endpoint("/token")),
+    )
 }
 
 /// Form members authenticating the `web` client by `private_key_jwt`.
