@@ -182,11 +182,10 @@ impl IntoResponse for OAuthError {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
         }
-        if let Some(nonce) = &self.dpop_nonce {
-            if let Ok(v) = HeaderValue::from_str(nonce) {
+        if let Some(nonce) = &self.dpop_nonce
+            && let Ok(v) = HeaderValue::from_str(nonce) {
                 headers.insert("dpop-nonce", v);
             }
-        }
         response
     }
 }

@@ -245,11 +245,10 @@ impl TestServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("server exited with {status}; log:\n{}", self.log_text());
             }
-            if let Ok(r) = http.get(self.url("/readyz")).send().await {
-                if r.status().is_success() {
+            if let Ok(r) = http.get(self.url("/readyz")).send().await
+                && r.status().is_success() {
                     return;
                 }
-            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("server did not become ready; log:\n{}", self.log_text());

@@ -246,8 +246,8 @@ async fn issue_code(
     session: AuthenticatedSession,
 ) -> Response {
     let now = clock::now();
-    if let Some(max_age) = request.max_age {
-        if session.auth_time + max_age < now {
+    if let Some(max_age) = request.max_age
+        && session.auth_time + max_age < now {
             let error = OAuthError::new(
                 ErrorCode::LoginRequired,
                 "the session is older than max_age",
@@ -259,7 +259,6 @@ async fn issue_code(
                 Some(state),
             );
         }
-    }
     let minted = async {
         let code = random_token()?;
         let grant_id = random_token()?;

@@ -42,9 +42,12 @@ impl Client {
     }
 }
 
+/// A cached lookup: when it was made and what it found (absence is cached too).
+type CachedLookup = (Instant, Option<Arc<Client>>);
+
 pub struct ClientCache {
     repository: Arc<dyn ClientRepository>,
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    entries: RwLock<HashMap<String, CachedLookup>>,
 }
 
 impl ClientCache {
@@ -60,13 +63,11 @@ impl ClientCache {
         if client_id.len() > 256 {
             return Ok(None);
         }
-        if let Ok(entries) = self.entries.read() {
-            if let Some((at, client)) = entries.get(client_id) {
-                if at.elapsed() < TTL {
+        if let Ok(entries) = self.entries.read()
+            && let Some((at, client)) = entries.get(client_id)
+                && at.elapsed() < TTL {
                     return Ok(client.clone());
                 }
-            }
-        }
         let record = self
             .repository
             .get(client_id)

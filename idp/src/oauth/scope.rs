@@ -26,14 +26,13 @@ pub fn resolve(requested: Option<&str>, client: &ClientRecord) -> OAuthResult<St
                 "scope contains invalid characters",
             ));
         }
-        if let Some(allowed) = &allowed {
-            if !allowed.contains(token) {
+        if let Some(allowed) = &allowed
+            && !allowed.contains(token) {
                 return Err(OAuthError::new(
                     ErrorCode::InvalidScope,
                     format!("scope {token} is not registered for this client"),
                 ));
             }
-        }
         if seen.insert(token) {
             ordered.push(token);
         }

@@ -1,32 +1,31 @@
-//! Load driver: `client_credentials` with `private_key_jwt` (ES256) at N concurrent
-//! connections against a running server. Assertions are generated before the clock starts,
-//! so the figure is the server's cost. Prints requests/s, p50/p99 latency and the server's RSS.
+//! Load driver for the token endpoint: `client_credentials` with `private_key_jwt` (ES256)
+//! at N concurrent connections. It starts the server binary itself (with a `bench` client),
+//! pre-generates every assertion before the clock starts so the figure is the server's cost,
+//! then prints requests/s, p50/p99 latency and the server's resident memory.
 //!
-//! Usage: load-client-credentials --base http://127.0.0.1:8080 --key-file k.pk8 --client-id bench
-//!        [--connections 64] [--requests 200000] [--server-pid N]
+//! cargo build --release -p glassgate-idp -p glassgate-tests
+//! DATABASE_URL=postgres://… REDIS_URL=redis://… target/release/load-client-credentials
 
+use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use glassgate_keys::{Algorithm, SoftwareSigner};
-use glassgate_tests::jwt::{assertion, assertion_claims};
+use glassgate_tests::jwt::{TestKey, assertion, assertion_claims};
 
 #[derive(Parser)]
 struct Args {
-    #[arg(long)]
-    base: String,
-    /// PKCS#8 DER of the client's ES256 key (`--print-config` writes one).
-    #[arg(long)]
-    key_file: std::path::PathBuf,
-    #[arg(long, default_value = "bench")]
-    client_id: String,
+    /// The server binary to start.
+    #[arg(long, default_value = "target/release/glassgate")]
+    server: std::path::PathBuf,
+    #[arg(long, default_value_t = 18080)]
+    port: u16,
     #[arg(long, default_value_t = 64)]
     connections: usize,
     #[arg(long, default_value_t = 200_000)]
     requests: usize,
-    /// Server process id, to report its resident memory after the run.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Requests sent (and discarded) before measuring.
+    #[arg(long, default_value_t = 5_000)]
+    warmup: usize,
 }
 
 fn rss_mib(pid: u32) -> Option<f64> {
@@ -36,35 +35,104 @@ fn rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(i).copied().unwrap_or_default()
+}
+
 #[tokio::main]
-async fn main() {
-    let args = Args::parse();
-    let der = std::fs::read(&args.key_file).unwrap_or_else(|e| panic!("cannot read key file: {e}"));
-    let signer = SoftwareSigner::from_pkcs8(Algorithm::Es256, &der).unwrap();
-    let key = glassgate_tests::jwt::TestKey::from_signer(signer);
-    let token_url = format!("{}/token", args.base);
-    eprintln!("pre-generating {} assertions…", args.requests);
-    let bodies: Vec<String> = (0..args.requests)
-        .map(|_| {
-            let jwt = assertion(&key, &assertion_claims(&args.client_id, &token_url));
-            format!(
-                "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={jwt}"
-            )
-        })
-        .collect();
-    let chunks: Vec<Vec<String>> = {
-        let per = bodies.len().div_ceil(args.connections);
-        bodies.chunks(per).map(<[String]>::to_vec).collect()
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("load-client-credentials: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let key = TestKey::es256();
+    let config = format!(
+        "[[clients]]\nclient_id = \"bench\"\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
+         grant_types = [\"client_credentials\"]\njwks = {}\n",
+        serde_json::json!(key.jwks().to_string())
+    );
+    std::fs::write(dir.path().join("bench.toml"), config).map_err(|e| e.to_string())?;
+    let base = format!("http://127.0.0.1:{}", args.port);
+    let mut server = std::process::Command::new(&args.server)
+        .env("GLASSGATE_CONFIG", dir.path().join("bench.toml"))
+        .env("GLASSGATE_LISTEN", format!("127.0.0.1:{}", args.port))
+        .env("GLASSGATE_ISSUER", &base)
+        .env("GLASSGATE_DATA_DIR", dir.path().join("data"))
+        .env("GLASSGATE_REDIS_PREFIX", format!("bench-{}:", std::process::id()))
+        .env("GLASSGATE_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", args.server.display()))?;
+    let outcome = measure(&args, &base, &key, server.id()).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    outcome
+}
+
+async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    let ready = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
+        if ready.elapsed() > Duration::from_secs(30) {
+            return Err("server did not become ready".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token_url = format!("{base}/token");
+    let body = |jwt: String| {
+        format!(
+            "grant_type=client_credentials&client_assertion_type=\
+             urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={jwt}"
+        )
     };
+    eprintln!("pre-generating {} assertions…", args.warmup + args.requests);
+    let mut bodies: Vec<String> =
+        (0..args.warmup + args.requests).map(|_| body(assertion(key, &assertion_claims("bench", &token_url)))).collect();
+    let measured = bodies.split_off(args.warmup);
+    drive(&token_url, bodies, args.connections).await?;
+    let rss_before = rss_mib(pid);
     let started = Instant::now();
+    let (mut latencies, failures) = drive(&token_url, measured, args.connections).await?;
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!("requests: {}  failures: {failures}  connections: {}", latencies.len(), args.connections);
+    println!("throughput: {:.0} requests/s", latencies.len() as f64 / elapsed.as_secs_f64());
+    println!(
+        "latency p50: {:.2} ms  p99: {:.2} ms  max: {:.2} ms",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_mib(pid)) {
+        println!("server RSS: {before:.0} MiB after warm-up, {after:.0} MiB after the run");
+    }
+    if failures > 0 {
+        return Err(format!("{failures} requests failed"));
+    }
+    Ok(())
+}
+
+/// Send `bodies` over `connections` keep-alive connections; latencies and failure count.
+async fn drive(url: &str, bodies: Vec<String>, connections: usize) -> Result<(Vec<Duration>, usize), String> {
+    let per = bodies.len().div_ceil(connections.max(1)).max(1);
     let mut tasks = Vec::new();
-    for chunk in chunks {
-        let url = token_url.clone();
+    let mut bodies = bodies.into_iter();
+    loop {
+        let chunk: Vec<String> = bodies.by_ref().take(per).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let url = url.to_owned();
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .unwrap();
+            let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?;
             let mut latencies = Vec::with_capacity(chunk.len());
             let mut failures = 0usize;
             for body in chunk {
@@ -80,34 +148,15 @@ async fn main() {
                 latencies.push(t.elapsed());
                 failures += usize::from(!ok);
             }
-            (latencies, failures)
+            Ok::<_, String>((latencies, failures))
         }));
     }
-    let mut latencies: Vec<Duration> = Vec::new();
+    let mut latencies = Vec::new();
     let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.unwrap();
+    for task in tasks {
+        let (l, f) = task.await.map_err(|e| e.to_string())??;
         latencies.extend(l);
         failures += f;
     }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!(
-        "requests: {}  failures: {failures}  connections: {}",
-        latencies.len(),
-        args.connections
-    );
-    println!(
-        "throughput: {:.0} requests/s",
-        latencies.len() as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "latency p50: {:.2} ms  p99: {:.2} ms",
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3
-    );
-    if let Some(rss) = args.server_pid.and_then(rss_mib) {
-        println!("server RSS after run: {rss:.0} MiB");
-    }
+    Ok((latencies, failures))
 }

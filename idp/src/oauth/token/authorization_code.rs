@@ -58,13 +58,12 @@ pub async fn exchange(
         ));
     }
     pkce::verify(params.get("code_verifier"), &request.code_challenge)?;
-    if let Some(bound) = &request.dpop_jkt {
-        if dpop.map(|p| &p.jkt) != Some(bound) {
+    if let Some(bound) = &request.dpop_jkt
+        && dpop.map(|p| &p.jkt) != Some(bound) {
             return Err(OAuthError::invalid_dpop_proof(
                 "the code is bound to another DPoP key (dpop_jkt)",
             ));
         }
-    }
 
     let now = clock::now();
     let session = &code.session;

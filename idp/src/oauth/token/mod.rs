@@ -53,11 +53,10 @@ pub async fn token(
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     out.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if dpop_used && !out.contains_key("dpop-nonce") {
-        if let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce()) {
+    if dpop_used && !out.contains_key("dpop-nonce")
+        && let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce()) {
             out.insert("dpop-nonce", nonce);
         }
-    }
     response
 }
 

@@ -44,13 +44,12 @@ pub async fn exchange(
     if current.record.expires_at < now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
-    if let Some(bound) = &current.record.cnf_jkt {
-        if dpop.map(|p| &p.jkt) != Some(bound) {
+    if let Some(bound) = &current.record.cnf_jkt
+        && dpop.map(|p| &p.jkt) != Some(bound) {
             return Err(OAuthError::invalid_dpop_proof(
                 "the refresh token is bound to another DPoP key",
             ));
         }
-    }
     let scope = scope::narrow(params.get("scope"), &current.record.scope)?;
     let grant = &current.grant;
     let who = TokenSubject {
