@@ -26,6 +26,8 @@ use crate::oauth::{self, sha256_hex};
 use crate::session::Authenticator;
 use crate::store::model::{ClientAuthMethod, ClientRecord, ClientSource};
 use crate::store::{self, Store};
+use crate::tlog::witness::Witnesses;
+use crate::tlog::{Event, EventKind, LogError, NO_CLIENT, TransparencyLog};
 
 /// Everything a request handler may need, shared by all of them.
 pub struct AppState {
@@ -37,6 +39,8 @@ pub struct AppState {
     pub issuance: IssuanceWriter,
     pub dpop: DpopVerifier,
     pub authenticator: Arc<dyn Authenticator>,
+    pub log: Arc<TransparencyLog>,
+    pub witnesses: Arc<Witnesses>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,8 @@ pub enum StartError {
     Keyring(#[from] crate::keyring::KeyringError),
     #[error("{0}")]
     Config(String),
+    #[error("log: {0}")]
+    Log(#[from] LogError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -82,6 +88,10 @@ pub async fn build_state(
     let ephemeral = ephemeral::open(config.redis_url.as_deref(), &config.redis_prefix).await?;
     let kek = key_encryption_key(&config)?;
     let dpop = DpopVerifier::new(kek.derive_secret("dpop-nonce").as_ref(), &config.dpop);
+    let log = Arc::new(
+        TransparencyLog::open(&config, &kek, store.keys.as_ref(), store.log.clone()).await?,
+    );
+    let witnesses = Arc::new(Witnesses::new(&config.log.witnesses).map_err(StartError::Config)?);
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
     upsert_static_clients(&config, &store).await?;
     Ok(Arc::new(AppState {
@@ -93,6 +103,8 @@ pub async fn build_state(
         keys,
         dpop,
         authenticator,
+        log,
+        witnesses,
     }))
 }
 
@@ -136,6 +148,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let limits = &state.config.limits;
     Router::new()
         .merge(oauth::routes())
+        .nest(state.config.log.prefix.trim_end_matches('/'), crate::tlog::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
@@ -189,12 +202,20 @@ fn spawn_background(state: Arc<AppState>) {
         loop {
             tick.tick().await;
             let outcome = if state.config.keys.scheduled_rotation {
-                state.keys.rotate(false).await.map(|_| ())
+                state.keys.rotate(false).await
             } else {
-                state.keys.reload().await
+                state.keys.reload().await.map(|()| 0)
             };
-            if let Err(e) = outcome {
-                tracing::error!(error = %e, "key maintenance failed");
+            match outcome {
+                Ok(0) => {}
+                Ok(changes) => {
+                    let event = Event::new(EventKind::AdminKeys, NO_CLIENT)
+                        .with_record(json!({ "action": "scheduled rotation", "changes": changes }));
+                    if let Err(e) = crate::oauth::issuance::log_event(&state, event).await {
+                        tracing::error!(error = %e, "logging a key rotation failed");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "key maintenance failed"),
             }
             let grace = state.config.keys.retire_for_days.max(1) * 86_400;
             if let Err(e) = state.store.tokens.purge_expired(clock::now() - grace).await {
@@ -212,6 +233,13 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let state = build_state(config, authenticator).await?;
     spawn_background(state.clone());
+    if state.config.log.sequencer {
+        crate::tlog::sequencer::spawn(
+            state.log.clone(),
+            Duration::from_millis(state.config.log.integrate_every_ms),
+            state.witnesses.clone(),
+        );
+    }
     let address = listener.local_addr()?;
     tracing::info!(
         %address,

@@ -37,6 +37,8 @@ pub struct Config {
     pub keys: KeySettings,
     pub dpop: DpopSettings,
     pub limits: Limits,
+    /// The verifiable issuance log.
+    pub log: LogSettings,
     /// Statically configured clients, upserted into the store at start.
     pub clients: Vec<StaticClient>,
 }
@@ -138,6 +140,46 @@ impl Default for Limits {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// The log's origin (checkpoint first line and log key name); defaults to the issuer's
+    /// host and path followed by `/log`.
+    pub origin: Option<String>,
+    /// URL path prefix of the read API (C2SP tlog-tiles), with leading and trailing slash.
+    pub prefix: String,
+    /// How often the sequencer integrates pooled entries into the tree and signs a checkpoint.
+    pub integrate_every_ms: u64,
+    /// Most entries integrated in one checkpoint.
+    pub max_batch: u64,
+    /// Whether this replica takes part in sequencing (one replica at a time does, under a lock).
+    pub sequencer: bool,
+    /// Witnesses each new checkpoint is submitted to (C2SP tlog-witness).
+    pub witnesses: Vec<WitnessSettings>,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            prefix: "/log/".into(),
+            integrate_every_ms: 250,
+            max_batch: 100_000,
+            sequencer: true,
+            witnesses: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSettings {
+    /// The witness's C2SP verifier key (cosignature/v1).
+    pub vkey: String,
+    /// Its submission prefix; `add-checkpoint` is appended.
+    pub url: String,
+}
+
 /// A client declared in the configuration file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +225,7 @@ impl Default for Config {
             keys: KeySettings::default(),
             dpop: DpopSettings::default(),
             limits: Limits::default(),
+            log: LogSettings::default(),
             clients: Vec::new(),
         }
     }
@@ -235,6 +278,17 @@ impl Config {
                 "token lifetimes must be positive".into(),
             ));
         }
+        let prefix = &self.log.prefix;
+        if !prefix.starts_with('/') || !prefix.ends_with('/') || prefix.contains("//") {
+            return Err(ConfigError::Invalid(
+                "log.prefix must start and end with a single /".into(),
+            ));
+        }
+        if self.log.integrate_every_ms == 0 || self.log.integrate_every_ms > 10_000 {
+            return Err(ConfigError::Invalid(
+                "log.integrate_every_ms must be between 1 and 10000".into(),
+            ));
+        }
         if self.keys.algorithms.is_empty() {
             return Err(ConfigError::Invalid(
                 "keys.algorithms must name at least one algorithm".into(),
@@ -250,6 +304,18 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The log origin: configured, or the issuer's host and path followed by `/log`.
+    pub fn log_origin(&self) -> String {
+        if let Some(origin) = &self.log.origin {
+            return origin.clone();
+        }
+        let without_scheme = self
+            .issuer
+            .split_once("://")
+            .map_or(self.issuer.as_str(), |(_, rest)| rest);
+        format!("{without_scheme}/log")
     }
 
     /// The issuer URL joined with a path (`/token`, `/jwks` …).

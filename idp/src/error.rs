@@ -183,9 +183,10 @@ impl IntoResponse for OAuthError {
             }
         }
         if let Some(nonce) = &self.dpop_nonce
-            && let Ok(v) = HeaderValue::from_str(nonce) {
-                headers.insert("dpop-nonce", v);
-            }
+            && let Ok(v) = HeaderValue::from_str(nonce)
+        {
+            headers.insert("dpop-nonce", v);
+        }
         response
     }
 }

@@ -246,9 +246,10 @@ impl TestServer {
                 panic!("server exited with {status}; log:\n{}", self.log_text());
             }
             if let Ok(r) = http.get(self.url("/readyz")).send().await
-                && r.status().is_success() {
-                    return;
-                }
+                && r.status().is_success()
+            {
+                return;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("server did not become ready; log:\n{}", self.log_text());

@@ -12,6 +12,9 @@
 //! - [`tile`]: C2SP tlog-tiles paths, hash tiles and entry bundles.
 //! - [`policy`]: C2SP tlog-policy files and witness quorums.
 //! - [`proof_doc`]: C2SP tlog-proof@v1 offline proofs.
+//! - [`entry`]: Glassgate log entries (version 1, `docs/log-entry.md`).
+//! - [`monitor`]: fetch a tlog-tiles log in full and check it.
+//! - [`witness`]: a C2SP tlog-witness cosigner (request handling).
 #![forbid(unsafe_code)]
 #![deny(
     clippy::unwrap_used,
@@ -23,14 +26,17 @@
 
 pub mod checkpoint;
 pub mod cosignature;
+pub mod entry;
 pub mod error;
 pub mod hash;
+pub mod monitor;
 pub mod note;
 pub mod policy;
 pub mod proof;
 pub mod proof_doc;
 pub mod tile;
 pub mod tree;
+pub mod witness;
 
 pub use error::{
     CheckpointError, CosignatureError, NoteError, PolicyError, ProofDocError, ProofError,

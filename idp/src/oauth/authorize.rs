@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use super::params::Params;
 use super::request::{self, AuthorizationRequest, RequestError};
-use super::{random_token, sha256_hex};
+use super::{issuance, random_token, sha256_hex};
 use crate::app::AppState;
 use crate::clock;
 use crate::ephemeral::keys;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::session::{AuthenticatedSession, Authentication, AuthenticationRequest};
+use crate::tlog::{Event, EventKind, NO_CLIENT};
+use serde_json::json;
 
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a person has to complete a login page before the pending request is dropped.
@@ -41,6 +43,7 @@ pub async fn authorize_get(
         &state,
         authorize(&state, &headers, query.unwrap_or_default().as_bytes()).await,
     )
+    .await
 }
 
 pub async fn authorize_post(
@@ -52,18 +55,25 @@ pub async fn authorize_post(
         Ok(p) => p,
         Err(e) => return direct(e),
     };
-    respond(&state, authorize_params(&state, &headers, params).await)
+    respond(&state, authorize_params(&state, &headers, params).await).await
 }
 
-fn respond(app: &AppState, outcome: Result<Response, RequestError>) -> Response {
+async fn respond(app: &AppState, outcome: Result<Response, RequestError>) -> Response {
     match outcome {
         Ok(response) => response,
-        Err(RequestError::Direct(error)) => direct(error),
+        Err(RequestError::Direct(error)) => {
+            log_refusal(app, NO_CLIENT, &error).await;
+            direct(error)
+        }
         Err(RequestError::Redirect {
             error,
             redirect_uri,
             state,
-        }) => redirect_error(&redirect_uri, &error, state.as_deref(), Some(app)),
+            client_id,
+        }) => {
+            log_refusal(app, &client_id, &error).await;
+            redirect_error(&redirect_uri, &error, state.as_deref(), Some(app))
+        }
     }
 }
 
@@ -106,6 +116,7 @@ async fn authorize_params(
                     ),
                     redirect_uri: request.redirect_uri,
                     state: request.state,
+                    client_id: request.client_id,
                 });
             }
             request
@@ -149,14 +160,7 @@ async fn continue_with(
 ) -> Response {
     let interaction = match random_token() {
         Ok(id) => id,
-        Err(e) => {
-            return redirect_error(
-                &request.redirect_uri,
-                &e,
-                request.state.as_deref(),
-                Some(state),
-            );
-        }
+        Err(e) => return refuse(state, &request, e).await,
     };
     let pending = serde_json::to_vec(&request).unwrap_or_default();
     if let Err(e) = state
@@ -168,12 +172,7 @@ async fn continue_with(
         )
         .await
     {
-        return redirect_error(
-            &request.redirect_uri,
-            &OAuthError::server_error(e),
-            request.state.as_deref(),
-            Some(state),
-        );
+        return refuse(state, &request, OAuthError::server_error(e)).await;
     }
     let no_interaction = request.prompt.iter().any(|p| p == "none");
     let auth_request = AuthenticationRequest {
@@ -186,39 +185,32 @@ async fn continue_with(
         acr_values: &request.acr_values,
         now: clock::now(),
     };
-    let refuse = |code: ErrorCode, text: &str| {
-        redirect_error(
-            &request.redirect_uri,
-            &OAuthError::new(code, text),
-            request.state.as_deref(),
-            Some(state),
-        )
-    };
-    match state
+    let outcome = state
         .authenticator
         .authenticate(&auth_request, headers)
-        .await
-    {
+        .await;
+    let error = match outcome {
         Authentication::Authenticated(session) => {
             let _ = state
                 .ephemeral
                 .take(&keys::pending_authorization(&interaction))
                 .await;
-            issue_code(state, request, session).await
+            return issue_code(state, request, session).await;
         }
-        Authentication::Interaction(_) if no_interaction => refuse(
+        Authentication::Interaction(page) if !no_interaction => return page,
+        Authentication::Interaction(_) => OAuthError::new(
             ErrorCode::LoginRequired,
             "the person must sign in and prompt=none was given",
         ),
-        Authentication::Interaction(page) => page,
         Authentication::Unavailable if no_interaction => {
-            refuse(ErrorCode::LoginRequired, "no session")
+            OAuthError::new(ErrorCode::LoginRequired, "no session")
         }
-        Authentication::Unavailable => refuse(
+        Authentication::Unavailable => OAuthError::new(
             ErrorCode::TemporarilyUnavailable,
             "no sign-in method is configured on this server",
         ),
-    }
+    };
+    refuse(state, &request, error).await
 }
 
 /// Resume a pending authorization once a login page has authenticated the person.
@@ -246,22 +238,30 @@ async fn issue_code(
     session: AuthenticatedSession,
 ) -> Response {
     let now = clock::now();
-    if let Some(max_age) = request.max_age
-        && session.auth_time + max_age < now {
-            let error = OAuthError::new(
-                ErrorCode::LoginRequired,
-                "the session is older than max_age",
-            );
-            return redirect_error(
-                &request.redirect_uri,
-                &error,
-                request.state.as_deref(),
-                Some(state),
-            );
-        }
+    if request
+        .max_age
+        .is_some_and(|max_age| session.auth_time + max_age < now)
+    {
+        let error = OAuthError::new(
+            ErrorCode::LoginRequired,
+            "the session is older than max_age",
+        );
+        return refuse(state, &request, error).await;
+    }
     let minted = async {
         let code = random_token()?;
         let grant_id = random_token()?;
+        let event = Event::new(EventKind::AuthorizationGranted, &request.client_id)
+            .with_subject(&session.subject)
+            .with_assurance(session.acr.as_deref(), &session.amr)
+            .with_record(json!({
+                "scope": request.scope,
+                "redirect_uri": request.redirect_uri,
+                "grant_id": grant_id,
+                "credential": session.credential,
+                "auth_time": session.auth_time,
+            }));
+        issuance::log_event(state, event).await?;
         let grant = AuthorizationCode {
             request: request.clone(),
             session,
@@ -294,6 +294,30 @@ async fn issue_code(
             request.state.as_deref(),
             Some(state),
         ),
+    }
+}
+
+/// Log a refused authorization, then send the error to the client's redirect URI.
+async fn refuse(state: &AppState, request: &AuthorizationRequest, error: OAuthError) -> Response {
+    log_refusal(state, &request.client_id, &error).await;
+    redirect_error(
+        &request.redirect_uri,
+        &error,
+        request.state.as_deref(),
+        Some(state),
+    )
+}
+
+/// The refusal class goes to the log; the client only when it is registered here.
+async fn log_refusal(state: &AppState, client: &str, error: &OAuthError) {
+    if error.code == ErrorCode::ServerError {
+        return;
+    }
+    let event = Event::new(EventKind::AuthorizationRefused, client)
+        .with_refusal(error.code.as_str())
+        .with_record(json!({ "error_description": error.description }));
+    if let Err(e) = issuance::log_event(state, event).await {
+        tracing::error!(error = %e, "logging an authorization refusal failed");
     }
 }
 

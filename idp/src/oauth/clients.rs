@@ -65,9 +65,10 @@ impl ClientCache {
         }
         if let Ok(entries) = self.entries.read()
             && let Some((at, client)) = entries.get(client_id)
-                && at.elapsed() < TTL {
-                    return Ok(client.clone());
-                }
+            && at.elapsed() < TTL
+        {
+            return Ok(client.clone());
+        }
         let record = self
             .repository
             .get(client_id)

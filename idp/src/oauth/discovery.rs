@@ -54,6 +54,12 @@ pub fn metadata(state: &AppState) -> Value {
         "acr_values_supported": ["phr", "phrh"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp"],
     });
+    // Where auditors find the log and the key its checkpoints are signed with.
+    doc["transparency_log"] = json!({
+        "origin": state.log.origin,
+        "url": state.log.url,
+        "vkey": state.log.vkey(),
+    });
     if c.initial_access_token.is_some() {
         doc["registration_endpoint"] = json!(c.endpoint("/register"));
     }

@@ -18,8 +18,9 @@ use crate::error::{OAuthError, OAuthResult};
 use crate::jose;
 use crate::store::TokenRepository;
 use crate::store::model::{
-    AccessTokenRecord, GrantRecord, Issuance, IssuanceOutcome, RefreshTokenRecord,
+    AccessTokenRecord, GrantRecord, Issuance, IssuanceOutcome, PendingEntry, RefreshTokenRecord,
 };
+use crate::tlog::{Event, EventKind};
 
 /// Largest batch written in one transaction.
 const MAX_BATCH: usize = 512;
@@ -72,7 +73,7 @@ async fn run(tokens: Arc<dyn TokenRepository>, mut receiver: mpsc::Receiver<Job>
     }
 }
 
-/// One transaction for the whole batch. The verifiable-log issue adds its entries here.
+/// One transaction for the whole batch: tokens and the log entries recording them.
 async fn commit_batch(
     tokens: &dyn TokenRepository,
     batch: &[Issuance],
@@ -235,4 +236,61 @@ pub fn refresh_token(
         cnf_jkt: cnf_jkt.map(str::to_owned),
     };
     Ok((token, record))
+}
+
+/// The log entry recording one token response, built from what it issues.
+pub fn issued_entry(
+    state: &AppState,
+    grant_type: &str,
+    access: &AccessTokenRecord,
+    grant: Option<&GrantRecord>,
+    refresh: Option<&RefreshTokenRecord>,
+    id_token: bool,
+) -> OAuthResult<PendingEntry> {
+    let mut event = Event::new(EventKind::TokenIssued, &access.client_id)
+        .with_subject(&access.subject)
+        .with_jti(&access.jti)
+        .with_record(serde_json::json!({
+            "grant_type": grant_type,
+            "scope": access.scope,
+            "audience": access.audience,
+            "issued_at": access.issued_at,
+            "expires_at": access.expires_at,
+            "cnf_jkt": access.cnf_jkt,
+            "grant_id": grant.map(|g| &g.grant_id),
+            "refresh_token_hash": refresh.map(|r| &r.token_hash),
+            "refresh_expires_at": refresh.map(|r| r.expires_at),
+            "id_token": id_token,
+        }));
+    if let Some(g) = grant {
+        let amr: Vec<String> = g
+            .amr
+            .split(' ')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect();
+        event = event.with_assurance(g.acr.as_deref(), &amr);
+    }
+    state
+        .log
+        .entry(event, &state.config.issuer)
+        .map_err(OAuthError::server_error)
+}
+
+/// Log an event that issues nothing (a refusal, an administrative change); it is sequenced
+/// through the same batched writer as issuances.
+pub async fn log_event(state: &AppState, event: Event) -> OAuthResult<()> {
+    let entry = state
+        .log
+        .entry(event, &state.config.issuer)
+        .map_err(OAuthError::server_error)?;
+    state
+        .issuance
+        .commit(Issuance {
+            at: clock::now(),
+            log: vec![entry],
+            ..Issuance::default()
+        })
+        .await?;
+    Ok(())
 }

@@ -200,11 +200,12 @@ fn to_record(
         (None, _) => None,
     };
     if let Some(alg) = &m.id_token_signed_response_alg
-        && !state.keys.algorithms().iter().any(|a| a.jose_name() == alg) {
-            return Err(invalid_metadata(format!(
-                "id_token_signed_response_alg {alg} is not supported"
-            )));
-        }
+        && !state.keys.algorithms().iter().any(|a| a.jose_name() == alg)
+    {
+        return Err(invalid_metadata(format!(
+            "id_token_signed_response_alg {alg} is not supported"
+        )));
+    }
     if m.client_name.as_ref().is_some_and(|n| n.len() > 200)
         || m.scope.as_ref().is_some_and(|s| s.len() > 2000)
     {

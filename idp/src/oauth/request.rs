@@ -35,6 +35,7 @@ pub enum RequestError {
         error: OAuthError,
         redirect_uri: String,
         state: Option<String>,
+        client_id: String,
     },
 }
 
@@ -63,6 +64,7 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
         error,
         redirect_uri: redirect_uri.clone(),
         state: state.clone(),
+        client_id: client.id().to_owned(),
     };
     if params.contains("request") {
         return Err(redirect(OAuthError::new(

@@ -27,12 +27,13 @@ pub fn resolve(requested: Option<&str>, client: &ClientRecord) -> OAuthResult<St
             ));
         }
         if let Some(allowed) = &allowed
-            && !allowed.contains(token) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!("scope {token} is not registered for this client"),
-                ));
-            }
+            && !allowed.contains(token)
+        {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("scope {token} is not registered for this client"),
+            ));
+        }
         if seen.insert(token) {
             ordered.push(token);
         }

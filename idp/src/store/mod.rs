@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use glassgate_keys::{KeyPurpose, KeyRecord, KeyStatus};
 
 use crate::config::Config;
-use model::{AccessTokenState, ClientRecord, Issuance, IssuanceOutcome, RefreshTokenState};
+use model::{
+    AccessTokenState, ClientRecord, Issuance, IssuanceOutcome, RefreshTokenState, TreeState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -70,6 +72,46 @@ pub trait TokenRepository: Send + Sync {
     async fn purge_expired(&self, before: i64) -> StoreResult<u64>;
 }
 
+/// One integration step of the log, inside one transaction holding the sequencer's lock.
+/// The algorithm lives in `tlog::sequencer`; backends only move bytes.
+#[async_trait]
+pub trait IntegrationTxn: Send {
+    /// The last published tree, `None` before the first checkpoint.
+    async fn tree(&mut self) -> StoreResult<Option<TreeState>>;
+    /// How many entries have been sequenced (the next index to give out).
+    async fn sequenced(&mut self) -> StoreResult<u64>;
+    /// Entry bytes of `start..end`, in order.
+    async fn entries(&mut self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
+    /// Stored hashes by stored-hash index (`None` where absent), seeing this transaction's writes.
+    async fn hashes(&mut self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>>;
+    /// Append stored hashes at `first..first + hashes.len()`.
+    async fn put_hashes(&mut self, first: u64, hashes: &[[u8; 32]]) -> StoreResult<()>;
+    /// Compare-and-swap the published tree from `previous` size to `next`, recording the
+    /// checkpoint. `false` when another sequencer moved the tree first.
+    async fn publish(
+        &mut self,
+        previous: Option<u64>,
+        next: &TreeState,
+        now: i64,
+    ) -> StoreResult<bool>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait LogRepository: Send + Sync {
+    /// Sequence entries outside a token issuance (refusals, administrative changes).
+    async fn append(&self, entries: &[model::PendingEntry], now: i64) -> StoreResult<()>;
+    /// Start an integration if no other replica is integrating (`None` then).
+    async fn begin_integration(&self) -> StoreResult<Option<Box<dyn IntegrationTxn>>>;
+    async fn tree(&self) -> StoreResult<Option<TreeState>>;
+    async fn entries(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
+    async fn hashes(&self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>>;
+    async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>>;
+    async fn sealed_record(&self, index: u64) -> StoreResult<Option<Vec<u8>>>;
+    async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()>;
+    async fn cosignatures(&self, size: u64) -> StoreResult<Vec<String>>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
@@ -81,6 +123,7 @@ pub struct Store {
     pub clients: Arc<dyn ClientRepository>,
     pub keys: Arc<dyn KeyRepository>,
     pub tokens: Arc<dyn TokenRepository>,
+    pub log: Arc<dyn LogRepository>,
     pub health: Arc<dyn Health>,
     pub backend: &'static str,
 }

@@ -222,6 +222,8 @@ pub struct Issuance {
     pub consume_refresh: Option<String>,
     pub access_tokens: Vec<AccessTokenRecord>,
     pub refresh_tokens: Vec<RefreshTokenRecord>,
+    /// The log entries that record this issuance: sequenced in the same transaction.
+    pub log: Vec<PendingEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,4 +382,81 @@ pub fn refresh_token_from_row(row: RefreshTokenRow) -> RefreshTokenState {
         used,
         revoked,
     }
+}
+
+/// A log entry waiting for its index: `entry.prev` is filled in when it is sequenced.
+#[derive(Debug, Clone)]
+pub struct PendingEntry {
+    pub entry: glassgate_verifier::entry::LogEntry,
+    /// Hex SHA-256 of the token `jti`, to find the entry by token.
+    pub jti_hash: Option<String>,
+    /// The private record, encrypted (see `tlog::record`).
+    pub sealed_record: Vec<u8>,
+}
+
+/// An entry with its index and final bytes.
+#[derive(Debug, Clone)]
+pub struct SequencedEntry {
+    pub index: i64,
+    pub bytes: Vec<u8>,
+    pub jti_hash: Option<String>,
+    pub sealed_record: Vec<u8>,
+}
+
+/// Give `pending` consecutive indexes from `next_index` and chain each to its predecessor
+/// (`prev` = hex SHA-256 of the previous entry's bytes). Returns the entries and the new
+/// last digest. Both backends sequence through this one function.
+pub fn chain(
+    pending: &[PendingEntry],
+    next_index: i64,
+    mut last_digest: [u8; 32],
+) -> Result<(Vec<SequencedEntry>, [u8; 32]), super::StoreError> {
+    use glassgate_verifier::entry::{GENESIS_PREV, entry_digest, hex};
+    let mut out = Vec::with_capacity(pending.len());
+    for (offset, p) in (0i64..).zip(pending) {
+        let index = next_index + offset;
+        let mut entry = p.entry.clone();
+        entry.prev = if index == 0 {
+            GENESIS_PREV.to_owned()
+        } else {
+            hex(&last_digest)
+        };
+        entry.check().map_err(|e| {
+            super::StoreError::Other(format!("refusing a malformed log entry: {e}"))
+        })?;
+        let bytes = entry
+            .encode()
+            .map_err(|e| super::StoreError::Other(format!("log entry: {e}")))?;
+        last_digest = entry_digest(&bytes);
+        out.push(SequencedEntry {
+            index,
+            bytes,
+            jti_hash: p.jti_hash.clone(),
+            sealed_record: p.sealed_record.clone(),
+        });
+    }
+    Ok((out, last_digest))
+}
+
+/// The integrated tree as last published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeState {
+    pub size: u64,
+    pub root: [u8; 32],
+    /// The signed checkpoint note for `size`.
+    pub checkpoint: String,
+}
+
+pub fn digest_from(bytes: &[u8]) -> Result<[u8; 32], super::StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map_err(|_| super::StoreError::Corrupt("a stored digest is not 32 bytes".into()))
+}
+
+pub fn to_u64(value: i64) -> Result<u64, super::StoreError> {
+    u64::try_from(value)
+        .map_err(|_| super::StoreError::Corrupt("a negative log size or index".into()))
+}
+
+pub fn to_i64(value: u64) -> Result<i64, super::StoreError> {
+    i64::try_from(value).map_err(|_| super::StoreError::Other("log index beyond 2^63".into()))
 }

@@ -66,7 +66,10 @@ async fn run(args: Args) -> Result<(), String> {
         .env("GLASSGATE_LISTEN", format!("127.0.0.1:{}", args.port))
         .env("GLASSGATE_ISSUER", &base)
         .env("GLASSGATE_DATA_DIR", dir.path().join("data"))
-        .env("GLASSGATE_REDIS_PREFIX", format!("bench-{}:", std::process::id()))
+        .env(
+            "GLASSGATE_REDIS_PREFIX",
+            format!("bench-{}:", std::process::id()),
+        )
         .env("GLASSGATE_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -80,7 +83,14 @@ async fn run(args: Args) -> Result<(), String> {
 async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(), String> {
     let http = reqwest::Client::new();
     let ready = Instant::now();
-    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
+    while http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .ok()
+        != Some(true)
+    {
         if ready.elapsed() > Duration::from_secs(30) {
             return Err("server did not become ready".into());
         }
@@ -94,8 +104,9 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         )
     };
     eprintln!("pre-generating {} assertions…", args.warmup + args.requests);
-    let mut bodies: Vec<String> =
-        (0..args.warmup + args.requests).map(|_| body(assertion(key, &assertion_claims("bench", &token_url)))).collect();
+    let mut bodies: Vec<String> = (0..args.warmup + args.requests)
+        .map(|_| body(assertion(key, &assertion_claims("bench", &token_url))))
+        .collect();
     let measured = bodies.split_off(args.warmup);
     drive(&token_url, bodies, args.connections).await?;
     let rss_before = rss_mib(pid);
@@ -103,8 +114,15 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
     let (mut latencies, failures) = drive(&token_url, measured, args.connections).await?;
     let elapsed = started.elapsed();
     latencies.sort();
-    println!("requests: {}  failures: {failures}  connections: {}", latencies.len(), args.connections);
-    println!("throughput: {:.0} requests/s", latencies.len() as f64 / elapsed.as_secs_f64());
+    println!(
+        "requests: {}  failures: {failures}  connections: {}",
+        latencies.len(),
+        args.connections
+    );
+    println!(
+        "throughput: {:.0} requests/s",
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "latency p50: {:.2} ms  p99: {:.2} ms  max: {:.2} ms",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
@@ -121,7 +139,11 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
 }
 
 /// Send `bodies` over `connections` keep-alive connections; latencies and failure count.
-async fn drive(url: &str, bodies: Vec<String>, connections: usize) -> Result<(Vec<Duration>, usize), String> {
+async fn drive(
+    url: &str,
+    bodies: Vec<String>,
+    connections: usize,
+) -> Result<(Vec<Duration>, usize), String> {
     let per = bodies.len().div_ceil(connections.max(1)).max(1);
     let mut tasks = Vec::new();
     let mut bodies = bodies.into_iter();
@@ -132,7 +154,10 @@ async fn drive(url: &str, bodies: Vec<String>, connections: usize) -> Result<(Ve
         }
         let url = url.to_owned();
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().map_err(|e| e.to_string())?;
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .map_err(|e| e.to_string())?;
             let mut latencies = Vec::with_capacity(chunk.len());
             let mut failures = 0usize;
             for body in chunk {

@@ -3,7 +3,9 @@
 
 mod checkpoint;
 mod consistency;
+mod monitor;
 mod proof;
+mod witness;
 
 use clap::{Parser, Subcommand};
 use glassgate_verifier::error::{CheckpointError, NoteError, PolicyError, ProofDocError};
@@ -33,6 +35,10 @@ enum Command {
     Consistency(consistency::Args),
     /// Verify a c2sp.org/tlog-proof@v1 document for an entry.
     Proof(proof::Args),
+    /// Fetch a tlog-tiles log in full, recompute and check it (network).
+    Monitor(monitor::Args),
+    /// Run a C2SP tlog-witness server (or print its vkey).
+    Witness(witness::Args),
 }
 
 /// Why a command did not succeed; decides the exit code.
@@ -42,28 +48,30 @@ pub enum Failure {
     Verify(String),
     /// The input could not be understood (exit 2).
     Input(String),
-    /// A file could not be read (exit 3).
+    /// A file could not be read, or the network failed (exit 3).
     Io(String),
+    /// Verification failed, with a full report (exit 1).
+    Report { json: Value, text: String },
 }
 
 impl Failure {
     fn code(&self) -> u8 {
         match self {
-            Self::Verify(_) => 1,
+            Self::Verify(_) | Self::Report { .. } => 1,
             Self::Input(_) => 2,
             Self::Io(_) => 3,
         }
     }
     fn kind(&self) -> &'static str {
         match self {
-            Self::Verify(_) => "verification_failed",
+            Self::Verify(_) | Self::Report { .. } => "verification_failed",
             Self::Input(_) => "input_error",
             Self::Io(_) => "io_error",
         }
     }
     fn message(&self) -> &str {
         match self {
-            Self::Verify(m) | Self::Input(m) | Self::Io(m) => m,
+            Self::Verify(m) | Self::Input(m) | Self::Io(m) | Self::Report { text: m, .. } => m,
         }
     }
 }
@@ -87,6 +95,8 @@ pub fn run() -> ExitCode {
         Command::Checkpoint(a) => checkpoint::run(a),
         Command::Consistency(a) => consistency::run(a),
         Command::Proof(a) => proof::run(a),
+        Command::Monitor(a) => monitor::run(a),
+        Command::Witness(a) => witness::run(a),
     };
     match result {
         Ok(r) => {
@@ -100,6 +110,18 @@ pub fn run() -> ExitCode {
                 print!("{}", r.text);
             }
             ExitCode::SUCCESS
+        }
+        Err(Failure::Report { json: mut j, text }) => {
+            if cli.json {
+                if let Value::Object(m) = &mut j {
+                    m.insert("ok".into(), Value::Bool(false));
+                    m.insert("error".into(), Value::from("verification_failed"));
+                }
+                println!("{j}");
+            } else {
+                eprint!("verifier: verification failed: {text}");
+            }
+            ExitCode::from(1)
         }
         Err(f) => {
             if cli.json {

@@ -59,11 +59,12 @@ pub async fn exchange(
     }
     pkce::verify(params.get("code_verifier"), &request.code_challenge)?;
     if let Some(bound) = &request.dpop_jkt
-        && dpop.map(|p| &p.jkt) != Some(bound) {
-            return Err(OAuthError::invalid_dpop_proof(
-                "the code is bound to another DPoP key (dpop_jkt)",
-            ));
-        }
+        && dpop.map(|p| &p.jkt) != Some(bound)
+    {
+        return Err(OAuthError::invalid_dpop_proof(
+            "the code is bound to another DPoP key (dpop_jkt)",
+        ));
+    }
 
     let now = clock::now();
     let session = &code.session;
@@ -106,6 +107,14 @@ pub async fn exchange(
         (None, Vec::new())
     };
     let expires_in = access_record.expires_at - access_record.issued_at;
+    let entry = issuance::issued_entry(
+        state,
+        "authorization_code",
+        &access_record,
+        Some(&grant),
+        refresh_records.first(),
+        id_token.is_some(),
+    )?;
     state
         .issuance
         .commit(Issuance {
@@ -114,6 +123,7 @@ pub async fn exchange(
             consume_refresh: None,
             access_tokens: vec![access_record],
             refresh_tokens: refresh_records,
+            log: vec![entry],
         })
         .await?;
     Ok(TokenResponse {

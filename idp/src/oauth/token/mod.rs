@@ -14,11 +14,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::client_auth;
 use super::dpop::{DpopProof, Expected};
 use super::params::Params;
+use super::{client_auth, issuance};
 use crate::app::AppState;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::tlog::{Event, EventKind, NO_CLIENT};
 
 pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
@@ -46,21 +47,43 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     let dpop_used = headers.contains_key("dpop");
-    let mut response = match handle(&state, &headers, &body).await {
+    let mut client = None;
+    let mut response = match handle(&state, &headers, &body, &mut client).await {
         Ok(tokens) => Json(tokens).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => refused(&state, e, client.as_deref()).await.into_response(),
     };
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     out.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if dpop_used && !out.contains_key("dpop-nonce")
-        && let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce()) {
-            out.insert("dpop-nonce", nonce);
-        }
+    if dpop_used
+        && !out.contains_key("dpop-nonce")
+        && let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce())
+    {
+        out.insert("dpop-nonce", nonce);
+    }
     response
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResult<TokenResponse> {
+/// Log a refusal (its class only; the client when it authenticated) and pass the error on.
+async fn refused(state: &AppState, error: OAuthError, client: Option<&str>) -> OAuthError {
+    if error.code == ErrorCode::ServerError {
+        return error;
+    }
+    let event = Event::new(EventKind::TokenRefused, client.unwrap_or(NO_CLIENT))
+        .with_refusal(error.code.as_str())
+        .with_record(serde_json::json!({ "error_description": error.description }));
+    match issuance::log_event(state, event).await {
+        Ok(()) => error,
+        Err(log_failure) => log_failure,
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    authenticated: &mut Option<String>,
+) -> OAuthResult<TokenResponse> {
     let params = Params::from_form(headers, body)?;
     let grant_type = params.require("grant_type")?;
     if !GRANT_TYPES.contains(&grant_type) {
@@ -71,6 +94,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
     }
     let endpoint = state.config.endpoint("/token");
     let client = client_auth::authenticate(state, headers, &params, &endpoint).await?;
+    *authenticated = Some(client.id().to_owned());
     if !client.client.record.allows_grant(grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

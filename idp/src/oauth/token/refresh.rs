@@ -45,11 +45,12 @@ pub async fn exchange(
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
     if let Some(bound) = &current.record.cnf_jkt
-        && dpop.map(|p| &p.jkt) != Some(bound) {
-            return Err(OAuthError::invalid_dpop_proof(
-                "the refresh token is bound to another DPoP key",
-            ));
-        }
+        && dpop.map(|p| &p.jkt) != Some(bound)
+    {
+        return Err(OAuthError::invalid_dpop_proof(
+            "the refresh token is bound to another DPoP key",
+        ));
+    }
     let scope = scope::narrow(params.get("scope"), &current.record.scope)?;
     let grant = &current.grant;
     let who = TokenSubject {
@@ -68,6 +69,14 @@ pub async fn exchange(
         current.record.cnf_jkt.as_deref(),
     )?;
     let expires_in = access_record.expires_at - access_record.issued_at;
+    let entry = issuance::issued_entry(
+        state,
+        "refresh_token",
+        &access_record,
+        Some(grant),
+        Some(&refresh_record),
+        false,
+    )?;
     let outcome = state
         .issuance
         .commit(Issuance {
@@ -76,6 +85,7 @@ pub async fn exchange(
             consume_refresh: Some(token_hash),
             access_tokens: vec![access_record],
             refresh_tokens: vec![refresh_record],
+            log: vec![entry],
         })
         .await?;
     if outcome == IssuanceOutcome::RefreshAlreadyUsed {

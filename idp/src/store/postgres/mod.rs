@@ -10,6 +10,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::model::*;
+
+mod log;
 use super::{
     ClientRepository, Health, KeyPlanner, KeyRepository, KeyWrite, Store, StoreResult,
     TokenRepository,
@@ -21,8 +23,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 const KEY_ROTATION_LOCK: i64 = 0x4747_4b45_5953;
 
 #[derive(Clone)]
-struct Backend {
-    pool: PgPool,
+pub(super) struct Backend {
+    pub(super) pool: PgPool,
 }
 
 pub async fn open(url: &str) -> StoreResult<Store> {
@@ -37,6 +39,7 @@ pub async fn open(url: &str) -> StoreResult<Store> {
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
+        log: backend.clone(),
         health: backend,
         backend: "postgres",
     })
@@ -292,6 +295,7 @@ impl TokenRepository for Backend {
         let mut tx = self.pool.begin().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut access = AccessTokenColumns::default();
+        let mut entries = Vec::new();
         for issuance in batch {
             let needs_rows = issuance.grant.is_some()
                 || issuance.consume_refresh.is_some()
@@ -303,10 +307,14 @@ impl TokenRepository for Backend {
             };
             if outcome == IssuanceOutcome::Committed {
                 issuance.access_tokens.iter().for_each(|t| access.push(t));
+                entries.extend(issuance.log.iter().cloned());
             }
             outcomes.push(outcome);
         }
         insert_access_tokens(&mut tx, access).await?;
+        // Last, so the log head's row lock is held only for the end of the transaction.
+        let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
+        log::sequence(&mut tx, &entries, now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

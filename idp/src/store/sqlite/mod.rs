@@ -12,6 +12,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::model::*;
+
+mod log;
 use super::{
     ClientRepository, Health, KeyPlanner, KeyRepository, KeyWrite, Store, StoreResult,
     TokenRepository,
@@ -20,8 +22,8 @@ use super::{
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 #[derive(Clone)]
-struct Backend {
-    pool: SqlitePool,
+pub(super) struct Backend {
+    pub(super) pool: SqlitePool,
 }
 
 pub async fn open_file(path: &Path) -> StoreResult<Store> {
@@ -49,6 +51,7 @@ async fn open_with(options: SqliteConnectOptions) -> StoreResult<Store> {
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
+        log: backend.clone(),
         health: backend,
         backend: "sqlite",
     })
@@ -257,9 +260,16 @@ impl TokenRepository for Backend {
     async fn commit(&self, batch: &[Issuance]) -> StoreResult<Vec<IssuanceOutcome>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut entries = Vec::new();
         for issuance in batch {
-            outcomes.push(commit_one(&mut tx, issuance).await?);
+            let outcome = commit_one(&mut tx, issuance).await?;
+            if outcome == IssuanceOutcome::Committed {
+                entries.extend(issuance.log.iter().cloned());
+            }
+            outcomes.push(outcome);
         }
+        let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
+        log::sequence(&mut tx, &entries, now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

@@ -1,0 +1,244 @@
+//! The transparency log on SQLite: sequencing inside issuance transactions, integration
+//! under `BEGIN IMMEDIATE` (the file's single writer is the sequencer), and reads.
+
+use async_trait::async_trait;
+use sqlx::{Sqlite, Transaction};
+
+use super::Backend;
+use crate::store::model::{PendingEntry, TreeState, chain, digest_from, to_i64, to_u64};
+use crate::store::{IntegrationTxn, LogRepository, StoreResult};
+
+/// Give `pending` their indexes and chain them, inside the caller's transaction.
+pub(super) async fn sequence(
+    tx: &mut Transaction<'_, Sqlite>,
+    pending: &[PendingEntry],
+    now: i64,
+) -> StoreResult<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (next_index, last): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT next_index, last_digest FROM log_head WHERE id = 1")
+            .fetch_one(&mut **tx)
+            .await?;
+    let (entries, last_digest) = chain(pending, next_index, digest_from(&last)?)?;
+    for e in &entries {
+        sqlx::query(
+            "INSERT INTO log_entries (idx, entry, jti_hash, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(e.index)
+        .bind(&e.bytes)
+        .bind(&e.jti_hash)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("INSERT INTO log_records (idx, sealed) VALUES (?, ?)")
+            .bind(e.index)
+            .bind(&e.sealed_record)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("UPDATE log_head SET next_index = ?, last_digest = ? WHERE id = 1")
+        .bind(next_index + to_i64(entries.len() as u64)?)
+        .bind(last_digest.as_slice())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Indexes as a JSON array, so one static statement reads any number of them (`json_each`).
+fn json_indexes(indexes: &[u64]) -> String {
+    serde_json::to_string(indexes).unwrap_or_else(|_| "[]".into())
+}
+
+fn in_order(indexes: &[u64], rows: Vec<(i64, Vec<u8>)>) -> StoreResult<Vec<Option<[u8; 32]>>> {
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for (idx, hash) in rows {
+        found.insert(to_u64(idx)?, digest_from(&hash)?);
+    }
+    Ok(indexes.iter().map(|i| found.get(i).copied()).collect())
+}
+
+async fn read_tree<'e, E: sqlx::SqliteExecutor<'e>>(executor: E) -> StoreResult<Option<TreeState>> {
+    let row: Option<(i64, Vec<u8>, String)> =
+        sqlx::query_as("SELECT size, root, checkpoint FROM log_tree WHERE id = 1")
+            .fetch_optional(executor)
+            .await?;
+    row.map(|(size, root, checkpoint)| {
+        Ok(TreeState {
+            size: to_u64(size)?,
+            root: digest_from(&root)?,
+            checkpoint,
+        })
+    })
+    .transpose()
+}
+
+const HASHES_SQL: &str =
+    "SELECT idx, hash FROM log_hashes WHERE idx IN (SELECT value FROM json_each(?))";
+const ENTRIES_SQL: &str = "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx";
+
+struct Integration {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl IntegrationTxn for Integration {
+    async fn tree(&mut self) -> StoreResult<Option<TreeState>> {
+        read_tree(&mut *self.tx).await
+    }
+
+    async fn sequenced(&mut self) -> StoreResult<u64> {
+        let (next,): (i64,) = sqlx::query_as("SELECT next_index FROM log_head WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        to_u64(next)
+    }
+
+    async fn entries(&mut self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(ENTRIES_SQL)
+            .bind(to_i64(start)?)
+            .bind(to_i64(end)?)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+
+    async fn hashes(&mut self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>> {
+        let rows = sqlx::query_as(HASHES_SQL)
+            .bind(json_indexes(indexes))
+            .fetch_all(&mut *self.tx)
+            .await?;
+        in_order(indexes, rows)
+    }
+
+    async fn put_hashes(&mut self, first: u64, hashes: &[[u8; 32]]) -> StoreResult<()> {
+        for (offset, hash) in (0u64..).zip(hashes) {
+            sqlx::query("INSERT INTO log_hashes (idx, hash) VALUES (?, ?)")
+                .bind(to_i64(first + offset)?)
+                .bind(hash.as_slice())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn publish(
+        &mut self,
+        previous: Option<u64>,
+        next: &TreeState,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let swapped = match previous {
+            None => sqlx::query(
+                "INSERT INTO log_tree (id, size, root, checkpoint) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(to_i64(next.size)?)
+            .bind(next.root.as_slice())
+            .bind(&next.checkpoint)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected(),
+            Some(size) => sqlx::query("UPDATE log_tree SET size = ?, root = ?, checkpoint = ? WHERE id = 1 AND size = ?")
+                .bind(to_i64(next.size)?)
+                .bind(next.root.as_slice())
+                .bind(&next.checkpoint)
+                .bind(to_i64(size)?)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected(),
+        };
+        if swapped != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(to_i64(next.size)?)
+        .bind(next.root.as_slice())
+        .bind(&next.checkpoint)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(true)
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LogRepository for Backend {
+    async fn append(&self, entries: &[PendingEntry], now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sequence(&mut tx, entries, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_integration(&self) -> StoreResult<Option<Box<dyn IntegrationTxn>>> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Some(Box::new(Integration { tx })))
+    }
+
+    async fn tree(&self) -> StoreResult<Option<TreeState>> {
+        read_tree(&self.pool).await
+    }
+
+    async fn entries(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(ENTRIES_SQL)
+            .bind(to_i64(start)?)
+            .bind(to_i64(end)?)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+
+    async fn hashes(&self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>> {
+        let rows = sqlx::query_as(HASHES_SQL)
+            .bind(json_indexes(indexes))
+            .fetch_all(&self.pool)
+            .await?;
+        in_order(indexes, rows)
+    }
+
+    async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT idx FROM log_entries WHERE jti_hash = ?")
+            .bind(jti_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(i,)| to_u64(i)).transpose()
+    }
+
+    async fn sealed_record(&self, index: u64) -> StoreResult<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT sealed FROM log_records WHERE idx = ?")
+                .bind(to_i64(index)?)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(s,)| s))
+    }
+
+    async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO log_cosignatures (size, witness, line) VALUES (?, ?, ?)",
+        )
+        .bind(to_i64(size)?)
+        .bind(witness)
+        .bind(line)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn cosignatures(&self, size: u64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT line FROM log_cosignatures WHERE size = ? ORDER BY witness")
+                .bind(to_i64(size)?)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(l,)| l).collect())
+    }
+}

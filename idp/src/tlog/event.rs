@@ -1,0 +1,93 @@
+//! What happened, as the rest of the server describes it to the log: public facts (no
+//! personal data) and the private record the entry commits to.
+
+use serde_json::Value;
+
+/// Event types of log entry version 1 (docs/log-entry.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    TokenIssued,
+    TokenRefused,
+    AuthorizationGranted,
+    AuthorizationRefused,
+    CredentialPasskey,
+    CredentialMdl,
+    AdminKeys,
+    AdminClient,
+    AdminPolicy,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenIssued => "token.issued",
+            Self::TokenRefused => "token.refused",
+            Self::AuthorizationGranted => "authorization.granted",
+            Self::AuthorizationRefused => "authorization.refused",
+            Self::CredentialPasskey => "credential.passkey",
+            Self::CredentialMdl => "credential.mdl",
+            Self::AdminKeys => "admin.keys",
+            Self::AdminClient => "admin.client",
+            Self::AdminPolicy => "admin.policy",
+        }
+    }
+}
+
+/// The client of an event: one that exists here, or none (unauthenticated requests). A
+/// client id a caller merely claimed never reaches the public log (anti-poisoning).
+pub const NO_CLIENT: &str = "-";
+
+/// One event to log. Built with [`Event::new`] and the `with_*` setters.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    pub client: String,
+    /// Internal subject id: committed to with a keyed hash, never published.
+    pub subject: Option<String>,
+    /// Token identifier: published as its SHA-256.
+    pub jti: Option<String>,
+    pub acr: Option<String>,
+    pub amr: Option<Vec<String>>,
+    pub ial: Option<String>,
+    pub refusal: Option<String>,
+    /// Everything else (scopes, lifetimes, grant ids…): private, committed to.
+    pub record: Value,
+}
+
+impl Event {
+    pub fn new(kind: EventKind, client: &str) -> Self {
+        Self {
+            kind,
+            client: client.to_owned(),
+            subject: None,
+            jti: None,
+            acr: None,
+            amr: None,
+            ial: None,
+            refusal: None,
+            record: Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    pub fn with_subject(mut self, subject: &str) -> Self {
+        self.subject = Some(subject.to_owned());
+        self
+    }
+    pub fn with_jti(mut self, jti: &str) -> Self {
+        self.jti = Some(jti.to_owned());
+        self
+    }
+    pub fn with_assurance(mut self, acr: Option<&str>, amr: &[String]) -> Self {
+        self.acr = acr.map(str::to_owned);
+        self.amr = (!amr.is_empty()).then(|| amr.to_vec());
+        self
+    }
+    pub fn with_refusal(mut self, code: &str) -> Self {
+        self.refusal = Some(code.to_owned());
+        self
+    }
+    pub fn with_record(mut self, record: Value) -> Self {
+        self.record = record;
+        self
+    }
+}

@@ -1,0 +1,178 @@
+//! The sequencer: integrate sequenced entries into the tree and sign a checkpoint.
+//!
+//! Every replica runs the loop; the database lets one at a time in (advisory lock on
+//! PostgreSQL, the writer lock on SQLite) and publishing is a compare-and-swap on the tree
+//! size, so two sequencers can never publish two different trees of one size. Before
+//! signing, the root is re-derived from what storage now holds and checked against the
+//! previous checkpoint with a consistency proof; any disagreement stops the sequencer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use glassgate_verifier::entry::{GENESIS_PREV, LogEntry, entry_digest, hex};
+use glassgate_verifier::proof::verify_consistency;
+use glassgate_verifier::tree::{
+    consistency_proof, stored_hash_count, stored_hashes_for_new_leaf, tree_hash,
+};
+use glassgate_verifier::{EMPTY_ROOT, Hash, leaf_hash};
+
+use super::reader::{FromTxn, compute_with};
+use super::{LogError, TransparencyLog};
+use crate::clock;
+use crate::store::IntegrationTxn;
+use crate::store::model::TreeState;
+
+/// Integrate what is sequenced (up to `max_batch` entries) and publish a checkpoint.
+/// `Ok(None)` when another replica holds the lock or there is nothing new.
+pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, LogError> {
+    let Some(mut txn) = log.store.begin_integration().await? else {
+        return Ok(None);
+    };
+    let current = txn.tree().await?;
+    let old_size = current.as_ref().map_or(0, |t| t.size);
+    let sequenced = txn.sequenced().await?;
+    if sequenced < old_size {
+        return Err(LogError::Inconsistent(format!(
+            "{sequenced} entries sequenced but {old_size} published"
+        )));
+    }
+    if current.is_some() && sequenced == old_size {
+        return Ok(None);
+    }
+    let new_size = sequenced.min(old_size + log.max_batch);
+    let entries = read_chained(txn.as_mut(), old_size, new_size).await?;
+
+    // Append leaf by leaf; each leaf's new stored hashes are what the next one builds on.
+    let mut loaded: HashMap<u64, Hash> = HashMap::new();
+    let mut new_hashes: Vec<Hash> = Vec::with_capacity(entries.len() * 2);
+    for (n, entry) in (old_size..).zip(&entries) {
+        let leaf = leaf_hash(entry);
+        let hashes = compute_with(&mut loaded, &mut FromTxn(txn.as_mut()), |r| {
+            stored_hashes_for_new_leaf(n, &leaf, r)
+        })
+        .await?;
+        for (index, hash) in (stored_hash_count(n)..).zip(&hashes) {
+            loaded.insert(index, *hash);
+        }
+        new_hashes.extend(hashes);
+    }
+    let computed_root = compute_with(&mut loaded, &mut FromTxn(txn.as_mut()), |r| {
+        tree_hash(new_size, r)
+    })
+    .await?;
+    txn.put_hashes(stored_hash_count(old_size), &new_hashes)
+        .await?;
+
+    // Re-derive from storage alone before signing anything.
+    let mut stored: HashMap<u64, Hash> = HashMap::new();
+    let root = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), |r| {
+        tree_hash(new_size, r)
+    })
+    .await?;
+    if root != computed_root {
+        return Err(refuse(format!(
+            "root re-derived from storage differs at size {new_size}"
+        )));
+    }
+    if let Some(previous) = &current {
+        let old_root = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), |r| {
+            tree_hash(old_size, r)
+        })
+        .await?;
+        if old_root != previous.root {
+            return Err(refuse(format!(
+                "stored tree no longer matches the checkpoint at size {old_size}"
+            )));
+        }
+        if old_size > 0 && old_size < new_size {
+            let proof = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), |r| {
+                consistency_proof(old_size, new_size, r)
+            })
+            .await?;
+            verify_consistency(old_size, new_size, &proof, &previous.root, &root).map_err(|e| {
+                refuse(format!(
+                    "size {new_size} is not consistent with size {old_size}: {e}"
+                ))
+            })?;
+        }
+    } else if new_size == 0 && root != EMPTY_ROOT {
+        return Err(refuse("empty tree with a non-empty root".into()));
+    }
+    let next = TreeState {
+        size: new_size,
+        root,
+        checkpoint: log.sign_checkpoint(new_size, &root)?,
+    };
+    if !txn
+        .publish(current.map(|c| c.size), &next, clock::now())
+        .await?
+    {
+        return Ok(None); // another sequencer published first; dropping the transaction rolls back
+    }
+    txn.commit().await?;
+    Ok(Some(next))
+}
+
+fn refuse(reason: String) -> LogError {
+    tracing::error!(%reason, "the log sequencer refuses to sign a checkpoint");
+    LogError::Inconsistent(reason)
+}
+
+/// Entries `start..end`, checked to be well formed and to chain from entry `start - 1`.
+async fn read_chained(
+    txn: &mut dyn IntegrationTxn,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Vec<u8>>, LogError> {
+    let from = start.saturating_sub(1);
+    let mut entries = txn.entries(from, end).await?;
+    if u64::try_from(entries.len()).unwrap_or(u64::MAX) != end - from {
+        return Err(refuse(format!("entries {from}..{end} are not all stored")));
+    }
+    let mut prev = if start == 0 {
+        GENESIS_PREV.to_owned()
+    } else {
+        hex(&entry_digest(
+            entries.first().map(Vec::as_slice).unwrap_or_default(),
+        ))
+    };
+    if start > 0 {
+        entries.remove(0);
+    }
+    for (index, bytes) in (start..).zip(&entries) {
+        let entry = LogEntry::parse(bytes).map_err(|e| refuse(format!("entry {index}: {e}")))?;
+        if entry.prev != prev {
+            return Err(refuse(format!(
+                "entry {index} does not chain to entry {}",
+                index.saturating_sub(1)
+            )));
+        }
+        prev = hex(&entry_digest(bytes));
+    }
+    Ok(entries)
+}
+
+/// Integrate every `period` for as long as the process runs; witnesses are told about each
+/// new checkpoint without anyone waiting for them.
+pub fn spawn(
+    log: Arc<TransparencyLog>,
+    period: Duration,
+    witnesses: Arc<super::witness::Witnesses>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match integrate_once(&log).await {
+                Ok(Some(tree)) => {
+                    tracing::debug!(size = tree.size, "checkpoint published");
+                    witnesses.submit(log.clone(), tree);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "log integration failed"),
+            }
+        }
+    });
+}

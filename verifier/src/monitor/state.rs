@@ -1,0 +1,126 @@
+//! The monitor's memory: the last verified checkpoint, kept in a small JSON
+//! file that is replaced atomically (write a temporary file, then rename).
+
+use crate::checkpoint::decode_hash;
+use crate::hash::Hash;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The last checkpoint the monitor verified in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorState {
+    /// The log origin.
+    pub origin: String,
+    /// Tree size.
+    pub size: u64,
+    /// Root hash at that size.
+    pub root: Hash,
+    /// The signed checkpoint note as fetched.
+    pub checkpoint: String,
+}
+
+/// The state file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a monitor state file: {why}")]
+    Malformed { path: String, why: String },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    version: u32,
+    origin: String,
+    size: u64,
+    root: String,
+    checkpoint: String,
+}
+
+impl MonitorState {
+    /// Reads the state file; `Ok(None)` if it does not exist.
+    pub fn load(path: &Path) -> Result<Option<Self>, StateError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        let bad = |why: String| StateError::Malformed {
+            path: path.display().to_string(),
+            why,
+        };
+        let f: StateFile = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if f.version != 1 {
+            return Err(bad(format!("unsupported version {}", f.version)));
+        }
+        let root = decode_hash(&f.root).ok_or_else(|| bad("bad root".into()))?;
+        Ok(Some(Self {
+            origin: f.origin,
+            size: f.size,
+            root,
+            checkpoint: f.checkpoint,
+        }))
+    }
+
+    /// Writes the state file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let f = StateFile {
+            version: 1,
+            origin: self.origin.clone(),
+            size: self.size,
+            root: STANDARD.encode(self.root),
+            checkpoint: self.checkpoint.clone(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&f).map_err(|e| StateError::Malformed {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?;
+        bytes.push(b'\n');
+        write_atomic(path, &bytes).map_err(|source| StateError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// Writes `bytes` to `path` via a synced temporary file in the same
+/// directory and a rename, so readers see the old or the new file, whole.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("state path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the rename durable where the platform allows it.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
