@@ -38,6 +38,18 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Work with the verifiable issuance log.
+    Log {
+        #[command(subcommand)]
+        action: LogAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogAction {
+    /// Open the private record of the entry at INDEX (needs the key-encryption key): prints
+    /// the public entry, the record, and whether the record matches the entry's commitment.
+    Open { index: u64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +87,9 @@ pub fn main(authenticator: Arc<dyn Authenticator>) -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => app::serve(config, authenticator).await,
             Command::Keys { action } => keys(config, action).await,
+            Command::Log {
+                action: LogAction::Open { index },
+            } => open_record(config, index).await,
         }
     });
     match outcome {
@@ -112,5 +127,36 @@ async fn keys(config: Config, action: KeysAction) -> Result<(), app::StartError>
             }
         }
     }
+    Ok(())
+}
+
+async fn open_record(config: Config, index: u64) -> Result<(), app::StartError> {
+    use glassgate_verifier::entry::{LogEntry, commitment, hex};
+    let store = store::open(&config).await?;
+    let kek = app::key_encryption_key(&config)?;
+    let log =
+        crate::tlog::TransparencyLog::open(&config, &kek, store.keys.as_ref(), store.log.clone())
+            .await?;
+    let not_found = || app::StartError::Config(format!("no log entry {index}"));
+    let bytes = store
+        .log
+        .entries(index, index + 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)?;
+    let entry = LogEntry::parse(&bytes).map_err(|e| app::StartError::Config(e.to_string()))?;
+    let opened = log.open_record(index).await?.ok_or_else(not_found)?;
+    let verified = hex(&commitment(&opened.salt, &opened.record)) == entry.commit;
+    let record: serde_json::Value = serde_json::from_slice(&opened.record)
+        .map_err(|e| app::StartError::Config(e.to_string()))?;
+    let out = serde_json::json!({
+        "index": index,
+        "entry": entry,
+        "record": record,
+        "salt": hex(&opened.salt),
+        "commitment_verified": verified,
+    });
+    println!("{out}");
     Ok(())
 }

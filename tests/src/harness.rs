@@ -218,6 +218,30 @@ impl TestServer {
         }
     }
 
+    /// Run a `glassgate` subcommand and return what it printed (it must succeed).
+    pub async fn command_output(&self, args: &[&str]) -> String {
+        let mut command = Command::new(test_server_binary());
+        let port = url::Url::parse(&self.base).unwrap().port().unwrap();
+        Self::environment(
+            &mut command,
+            &self.deployment,
+            &self.options,
+            &self.issuer,
+            port,
+        );
+        command.args(args).stdin(Stdio::null());
+        let output = tokio::process::Command::from(command)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// Run a `glassgate` subcommand (e.g. `keys rotate`) against this server's deployment.
     pub async fn command(&self, args: &[&str]) -> std::process::ExitStatus {
         let mut command = Command::new(test_server_binary());

@@ -10,5 +10,6 @@ pub mod clients;
 pub mod harness;
 pub mod jwt;
 pub mod oauth;
+pub mod tlog;
 
 pub use harness::{Backend, ServerOptions, TestServer, backends};

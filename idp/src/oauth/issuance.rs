@@ -41,6 +41,14 @@ impl IssuanceWriter {
 
     /// Durably commit one issuance; returns once it is in the database.
     pub async fn commit(&self, issuance: Issuance) -> OAuthResult<IssuanceOutcome> {
+        // No token leaves without its log entry: fail closed on a path that forgot one.
+        let issues_tokens =
+            !issuance.access_tokens.is_empty() || !issuance.refresh_tokens.is_empty();
+        if issues_tokens && issuance.log.is_empty() {
+            return Err(OAuthError::server_error(
+                "an issuance without a log entry was refused",
+            ));
+        }
         let (reply, outcome) = oneshot::channel();
         self.sender
             .send((issuance, reply))

@@ -33,11 +33,13 @@ pub async fn exchange(
     };
     let (access_token, record) = issuance::access_token(state, &who)?;
     let expires_in = record.expires_at - record.issued_at;
+    let entry = issuance::issued_entry(state, "client_credentials", &record, None, None, false)?;
     state
         .issuance
         .commit(Issuance {
             at: clock::now(),
             access_tokens: vec![record],
+            log: vec![entry],
             ..Issuance::default()
         })
         .await?;

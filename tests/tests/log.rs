@@ -1,0 +1,326 @@
+//! The verifiable issuance log, checked end to end with the auditor's verifier crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use glassgate_tests::clients::{M2M_SCOPE, REDIRECT_URI};
+use glassgate_tests::jwt::claims_of;
+use glassgate_tests::oauth::{JWT_BEARER, basic, client_assertion, code_for, post, redeem_web};
+use glassgate_tests::tlog::{
+    audit, checkpoint, verify_consistency_between, verify_token_proof, wait_for_size,
+};
+use glassgate_tests::{Backend, ServerOptions, TestServer, backends};
+use reqwest::header::HeaderMap;
+
+async fn m2m_token(server: &TestServer) -> String {
+    let form = vec![
+        ("grant_type".to_owned(), "client_credentials".to_owned()),
+        ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+        (
+            "client_assertion".to_owned(),
+            client_assertion(server, &server.keys.m2m, "m2m"),
+        ),
+    ];
+    let (status, _, body) = post(server, "/token", &form, HeaderMap::new()).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (first, _) = wait_for_size(&server, 0).await;
+        let machine = m2m_token(&server).await;
+        let (code, verifier) = code_for(&server, "web", "alice@example.org", REDIRECT_URI).await;
+        let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        assert_eq!(status, 200, "{tokens}");
+        let user = tokens["access_token"].as_str().unwrap().to_owned();
+        let (status, _, _) = server
+            .post_form(
+                "/token",
+                &[("grant_type", "client_credentials")],
+                basic("basic", "wrong"),
+            )
+            .await;
+        assert_eq!(status, 401);
+
+        for token in [&machine, &user] {
+            let jti = claims_of(token)["jti"].as_str().unwrap().to_owned();
+            verify_token_proof(&server, &jti).await;
+        }
+        let (latest, _) = checkpoint(&server).await.unwrap();
+        if first.size > 0 {
+            verify_consistency_between(&server, &first, &latest).await;
+        }
+        let (checkpoint, entries) = audit(&server).await;
+        assert_eq!(checkpoint.size as usize, entries.len());
+        let kinds: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
+        for kind in ["token.issued", "token.refused", "authorization.granted"] {
+            assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+        }
+        let refused = entries.iter().find(|e| e.event == "token.refused").unwrap();
+        assert_eq!(
+            (refused.client.as_str(), refused.refusal.as_deref()),
+            ("-", Some("invalid_client"))
+        );
+        let user_entry = entries
+            .iter()
+            .find(|e| e.event == "token.issued" && e.client == "web")
+            .unwrap();
+        assert_eq!(user_entry.acr.as_deref(), Some("phr"));
+        assert!(
+            user_entry.subject.is_some(),
+            "a subject commitment, not the subject"
+        );
+
+        // No personal data or scopes in any public entry.
+        let public = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for forbidden in [
+            "alice",
+            "@",
+            "example.org",
+            "system/Patient",
+            "openid",
+            M2M_SCOPE,
+        ] {
+            assert!(
+                !public.contains(forbidden),
+                "public entries contain {forbidden:?}"
+            );
+        }
+
+        // An auditor (holding the key-encryption key) opens an entry's private record.
+        let index = entries
+            .iter()
+            .position(|e| e.event == "token.issued" && e.client == "web")
+            .unwrap();
+        let opened = server
+            .command_output(&["log", "open", &index.to_string()])
+            .await;
+        assert!(opened.contains("alice@example.org"), "{opened}");
+        assert!(opened.contains("\"commitment_verified\":true"), "{opened}");
+    }
+}
+
+#[tokio::test]
+async fn read_api_refuses_bad_input_with_the_right_status() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        m2m_token(&server).await;
+        wait_for_size(&server, 1).await;
+        let cases = [
+            ("/log/tile/0/1", 400),
+            ("/log/tile/0/x000/000", 400),
+            ("/log/tile/64/000", 400),
+            ("/log/tile/0/000.p/0", 400),
+            ("/log/tile/0/000.p/256", 400),
+            ("/log/tile/zero/000", 400),
+            ("/log/tile/entries/000.p/x", 400),
+            ("/log/tile/0/000", 404),
+            ("/log/tile/entries/001", 404),
+            ("/log/tile/1/000.p/1", 404),
+            ("/log/tile/entries/000.p/255", 404),
+            ("/log/tile/0/000.p/1", 200),
+            ("/log/tile/entries/000.p/1", 200),
+            ("/log/proof/index/abc", 400),
+            ("/log/proof/index/01", 400),
+            ("/log/proof/index/-1", 400),
+            ("/log/proof/index/99999999", 404),
+            ("/log/proof/jti/not-a-token", 404),
+            ("/log/proof/consistency/0/1", 400),
+            ("/log/proof/consistency/5/2", 400),
+            ("/log/proof/consistency/x/2", 400),
+            ("/log/proof/consistency/1/99999999", 404),
+            ("/log/checkpoint", 200),
+        ];
+        for (path, status) in cases {
+            let response = reqwest::get(server.url(path)).await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{path}");
+        }
+        let tile = reqwest::get(server.url("/log/tile/0/000.p/1"))
+            .await
+            .unwrap();
+        assert_eq!(tile.headers()["content-type"], "application/octet-stream");
+        assert!(
+            tile.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
+}
+
+#[tokio::test]
+async fn three_replicas_issue_into_one_consistent_log() {
+    for backend in backends() {
+        if matches!(backend, Backend::Sqlite) {
+            continue;
+        }
+        let first = TestServer::start(&backend, ServerOptions::default()).await;
+        let second = first.replica().await;
+        let third = first.replica().await;
+        let mut tasks = Vec::new();
+        for server in [&first, &second, &third] {
+            let run = async move {
+                let mut jtis = Vec::new();
+                for _ in 0..40 {
+                    jtis.push(
+                        claims_of(&m2m_token(server).await)["jti"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                }
+                jtis
+            };
+            tasks.push(run);
+        }
+        let all: Vec<String> = futures_join(tasks).await.into_iter().flatten().collect();
+        assert_eq!(all.len(), 120);
+        let (size_checkpoint, _) = wait_for_size(&first, 120).await;
+        let (checkpoint, entries) = audit(&second).await;
+        assert!(checkpoint.size >= size_checkpoint.size);
+        let logged: HashSet<String> = entries.iter().filter_map(|e| e.jti.clone()).collect();
+        assert_eq!(
+            logged.len(),
+            entries.iter().filter(|e| e.jti.is_some()).count(),
+            "no token logged twice"
+        );
+        for jti in all.iter().take(10) {
+            verify_token_proof(&third, jti).await;
+        }
+        let digest = |jti: &str| {
+            glassgate_verifier::entry::hex(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes()).as_ref(),
+            )
+        };
+        assert!(
+            all.iter().all(|jti| logged.contains(&digest(jti))),
+            "every issued token is in the log"
+        );
+    }
+}
+
+async fn futures_join<F: std::future::Future>(tasks: Vec<F>) -> Vec<F::Output> {
+    let mut handles = Vec::new();
+    for t in tasks {
+        handles.push(Box::pin(t));
+    }
+    let mut out = Vec::new();
+    // Poll all together: join them pairwise through tokio::join on a vector.
+    let results = futures_all(handles).await;
+    out.extend(results);
+    out
+}
+
+async fn futures_all<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pending: Vec<Option<F>> = futures.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
+            if let Some(f) = slot {
+                match std::pin::Pin::new(f).poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *result = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_log_survives_kill_9_during_issuance() {
+    for backend in backends() {
+        let mut server = TestServer::start(&backend, ServerOptions::default()).await;
+        let mut received: Vec<String> = Vec::new();
+        let mut checkpoints = Vec::new();
+        for round in 0..4 {
+            // Issue as fast as possible from a background task, then kill -9 mid-stream.
+            let base = server.issuer.clone();
+            let key_jwks = server.keys.clone();
+            let issued = tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut got = Vec::new();
+                let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+                while std::time::Instant::now() < deadline {
+                    let assertion = glassgate_tests::jwt::assertion(
+                        &key_jwks.m2m,
+                        &glassgate_tests::jwt::assertion_claims("m2m", &format!("{base}/token")),
+                    );
+                    let response = http
+                        .post(format!("{base}/token"))
+                        .form(&[
+                            ("grant_type", "client_credentials"),
+                            ("client_assertion_type", JWT_BEARER),
+                            ("client_assertion", &assertion),
+                        ])
+                        .send()
+                        .await;
+                    match response {
+                        Ok(r) if r.status() == 200 => {
+                            let body: serde_json::Value = r.json().await.unwrap();
+                            got.push(body["access_token"].as_str().unwrap().to_owned());
+                        }
+                        _ => break, // the server died under us
+                    }
+                }
+                got
+            });
+            tokio::time::sleep(Duration::from_millis(300 + 150 * round)).await;
+            server.kill();
+            received.extend(issued.await.unwrap());
+            server = server.replica().await; // restart on the same storage
+            if let Some((c, _)) = checkpoint(&server).await {
+                checkpoints.push(c);
+            }
+        }
+        assert!(received.len() > 10, "the load produced tokens");
+        let (last, _) = wait_for_size(&server, checkpoints.last().map_or(0, |c| c.size)).await;
+        // Give the restarted sequencer time to integrate what was sequenced before the kill.
+        let (last, _) = {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            checkpoint(&server).await.unwrap_or((last, String::new()))
+        };
+        for old in checkpoints
+            .iter()
+            .filter(|c| c.size > 0 && c.size <= last.size)
+        {
+            verify_consistency_between(&server, old, &last).await;
+        }
+        let (_, entries) = audit(&server).await;
+        let logged: HashSet<String> = entries.iter().filter_map(|e| e.jti.clone()).collect();
+        for token in &received {
+            let jti = claims_of(token)["jti"].as_str().unwrap().to_owned();
+            let digest = glassgate_verifier::entry::hex(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes()).as_ref(),
+            );
+            assert!(
+                logged.contains(&digest),
+                "a token a client received has no log entry ({})",
+                backend.name()
+            );
+        }
+        verify_token_proof(
+            &server,
+            claims_of(received.last().unwrap())["jti"].as_str().unwrap(),
+        )
+        .await;
+    }
+}
