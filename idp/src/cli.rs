@@ -109,6 +109,19 @@ async fn keys(config: Config, action: KeysAction) -> Result<(), app::StartError>
     match action {
         KeysAction::Rotate { force } => {
             let changes = keys.rotate(force).await?;
+            if changes > 0 {
+                let log = crate::tlog::TransparencyLog::open(
+                    &config,
+                    &kek_again(&config)?,
+                    store.keys.as_ref(),
+                    store.log.clone(),
+                )
+                .await?;
+                let event = crate::tlog::Event::new(crate::tlog::EventKind::AdminKeys, crate::tlog::NO_CLIENT)
+                    .with_record(serde_json::json!({ "action": if force { "forced rotation" } else { "rotation" }, "changes": changes }));
+                let entry = log.entry(event, &config.issuer)?;
+                store.log.append(&[entry], crate::clock::now()).await?;
+            }
             println!("{changes} key change(s) applied");
         }
         KeysAction::List => {
@@ -128,6 +141,11 @@ async fn keys(config: Config, action: KeysAction) -> Result<(), app::StartError>
         }
     }
     Ok(())
+}
+
+/// The key-encryption key, loaded again (the key ring took ownership of the first copy).
+fn kek_again(config: &Config) -> Result<glassgate_keys::Kek, app::StartError> {
+    app::key_encryption_key(config)
 }
 
 async fn open_record(config: Config, index: u64) -> Result<(), app::StartError> {

@@ -98,6 +98,17 @@ fn test_server_binary() -> PathBuf {
         .join("glassgate-test-server")
 }
 
+/// A binary of the workspace built beside the test server (e.g. `verifier`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let path = test_server_binary().with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -323,6 +334,55 @@ impl TestServer {
         let headers = response.headers().clone();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         (status, headers, body)
+    }
+
+    /// Run one SQL statement directly against the deployment's database (tamper tests):
+    /// `sqlite` on SQLite, `postgres` on PostgreSQL.
+    pub async fn execute_sql(&self, sqlite: &'static str, postgres: &'static str) -> u64 {
+        match &self.deployment.database {
+            None => {
+                let path = self
+                    .deployment
+                    .dir
+                    .path()
+                    .join("data")
+                    .join("glassgate.sqlite3");
+                let mut c =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                sqlx::query(sqlite)
+                    .execute(&mut c)
+                    .await
+                    .unwrap()
+                    .rows_affected()
+            }
+            Some((admin, name)) => {
+                let mut c = sqlx::PgConnection::connect(&with_database(admin, name))
+                    .await
+                    .unwrap();
+                sqlx::query(postgres)
+                    .execute(&mut c)
+                    .await
+                    .unwrap()
+                    .rows_affected()
+            }
+        }
+    }
+
+    /// Append TOML to the deployment's configuration (takes effect for replicas started next).
+    pub fn append_config(&self, toml: &str) {
+        let path = self.deployment.dir.path().join("glassgate.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(toml);
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A scratch directory that lives as long as the deployment.
+    pub fn scratch(&self) -> PathBuf {
+        let dir = self.deployment.dir.path().join("scratch");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     /// Stop with SIGKILL (no graceful shutdown).

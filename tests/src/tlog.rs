@@ -47,10 +47,10 @@ pub async fn checkpoint(server: &TestServer) -> Option<(Checkpoint, String)> {
 pub async fn wait_for_size(server: &TestServer, size: u64) -> (Checkpoint, String) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some((c, text)) = checkpoint(server).await {
-            if c.size >= size {
-                return (c, text);
-            }
+        if let Some((c, text)) = checkpoint(server).await
+            && c.size >= size
+        {
+            return (c, text);
         }
         assert!(
             Instant::now() < deadline,

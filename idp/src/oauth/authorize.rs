@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::params::Params;
-use super::request::{self, AuthorizationRequest, RequestError};
+use super::request::{self, AuthorizationRequest, Redirected, RequestError};
 use super::{issuance, random_token, sha256_hex};
 use crate::app::AppState;
 use crate::clock;
@@ -65,14 +65,9 @@ async fn respond(app: &AppState, outcome: Result<Response, RequestError>) -> Res
             log_refusal(app, NO_CLIENT, &error).await;
             direct(error)
         }
-        Err(RequestError::Redirect {
-            error,
-            redirect_uri,
-            state,
-            client_id,
-        }) => {
-            log_refusal(app, &client_id, &error).await;
-            redirect_error(&redirect_uri, &error, state.as_deref(), Some(app))
+        Err(RequestError::Redirect(r)) => {
+            log_refusal(app, &r.client_id, &r.error).await;
+            redirect_error(&r.redirect_uri, &r.error, r.state.as_deref(), Some(app))
         }
     }
 }
@@ -110,14 +105,14 @@ async fn authorize_params(
         None => {
             let request = request::validate(&client, &params)?;
             if client.record.require_par {
-                return Err(RequestError::Redirect {
+                return Err(RequestError::Redirect(Box::new(Redirected {
                     error: OAuthError::invalid_request(
                         "this client must push its request to the PAR endpoint",
                     ),
                     redirect_uri: request.redirect_uri,
                     state: request.state,
                     client_id: request.client_id,
-                });
+                })));
             }
             request
         }

@@ -40,7 +40,8 @@ async fn push_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAu
         return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
     }
     let request = request::validate(&client.client, &params).map_err(|e| match e {
-        RequestError::Direct(e) | RequestError::Redirect { error: e, .. } => e,
+        RequestError::Direct(e) => e,
+        RequestError::Redirect(r) => r.error,
     })?;
     let id = random_token()?;
     let ttl = state.config.tokens.par_ttl;

@@ -18,6 +18,7 @@ use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::jose::PublicKey;
 use crate::store::model::{ClientAuthMethod, ClientRecord, ClientSource};
+use crate::tlog::{Event, EventKind};
 
 /// Client metadata as registrants send it (RFC 7591 §2); unknown members are ignored.
 #[derive(Debug, Deserialize)]
@@ -66,6 +67,13 @@ struct ClientInformation {
     id_token_signed_response_alg: Option<String>,
     dpop_bound_access_tokens: bool,
     require_pushed_authorization_requests: bool,
+}
+
+/// Every change to a client is an administrative event in the log.
+async fn log_change(state: &AppState, client_id: &str, action: &str) -> OAuthResult<()> {
+    let event = Event::new(EventKind::AdminClient, client_id)
+        .with_record(serde_json::json!({ "action": action }));
+    super::issuance::log_event(state, event).await
 }
 
 fn invalid_metadata(text: impl Into<String>) -> OAuthError {
@@ -333,6 +341,7 @@ async fn create(
         .await
         .map_err(OAuthError::server_error)?;
     tracing::info!(client = %record.client_id, "client registered dynamically");
+    log_change(state, &record.client_id, "registered").await?;
     Ok(information(
         state,
         &record,
@@ -402,6 +411,7 @@ pub async fn update(
             .await
             .map_err(OAuthError::server_error)?;
         state.clients.forget(&client_id);
+        log_change(&state, &client_id, "updated").await?;
         Ok(information(&state, &record, secret, None))
     };
     into_response(outcome.await, StatusCode::OK)
@@ -421,6 +431,7 @@ pub async fn delete(
             .await
             .map_err(OAuthError::server_error)?;
         state.clients.forget(&client_id);
+        log_change(&state, &client_id, "deleted").await?;
         Ok::<_, OAuthError>(())
     };
     match outcome.await {

@@ -31,12 +31,15 @@ pub enum RequestError {
     /// Shown directly (unknown client, bad redirect URI).
     Direct(OAuthError),
     /// Sent back to the client's redirect URI.
-    Redirect {
-        error: OAuthError,
-        redirect_uri: String,
-        state: Option<String>,
-        client_id: String,
-    },
+    Redirect(Box<Redirected>),
+}
+
+/// An error for the client, with where to send it.
+pub struct Redirected {
+    pub error: OAuthError,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub client_id: String,
 }
 
 /// The redirect URI to use: the registered one named by the request (exact string match,
@@ -60,11 +63,13 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
     let redirect_uri =
         redirect_uri(client, params.get("redirect_uri")).map_err(RequestError::Direct)?;
     let state = params.get("state").map(str::to_owned);
-    let redirect = |error: OAuthError| RequestError::Redirect {
-        error,
-        redirect_uri: redirect_uri.clone(),
-        state: state.clone(),
-        client_id: client.id().to_owned(),
+    let redirect = |error: OAuthError| {
+        RequestError::Redirect(Box::new(Redirected {
+            error,
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            client_id: client.id().to_owned(),
+        }))
     };
     if params.contains("request") {
         return Err(redirect(OAuthError::new(

@@ -61,7 +61,12 @@ async fn run(args: Args) -> Result<(), String> {
     );
     std::fs::write(dir.path().join("bench.toml"), config).map_err(|e| e.to_string())?;
     let base = format!("http://127.0.0.1:{}", args.port);
-    let mut server = std::process::Command::new(&args.server)
+    let database = fresh_database().await?;
+    let mut command = std::process::Command::new(&args.server);
+    if let Some((_, url)) = &database {
+        command.env("DATABASE_URL", url);
+    }
+    let mut server = command
         .env("GLASSGATE_CONFIG", dir.path().join("bench.toml"))
         .env("GLASSGATE_LISTEN", format!("127.0.0.1:{}", args.port))
         .env("GLASSGATE_ISSUER", &base)
@@ -77,7 +82,44 @@ async fn run(args: Args) -> Result<(), String> {
     let outcome = measure(&args, &base, &key, server.id()).await;
     let _ = server.kill();
     let _ = server.wait();
+    if let Some((name, _)) = database {
+        drop_database(&name).await;
+    }
     outcome
+}
+
+/// A database of its own for this run (when `DATABASE_URL` names a PostgreSQL server), so
+/// runs never see each other's keys or tokens.
+async fn fresh_database() -> Result<Option<(String, String)>, String> {
+    use sqlx::Connection;
+    let Ok(admin) = std::env::var("DATABASE_URL") else {
+        return Ok(None);
+    };
+    let name = format!("gg_bench_{}", std::process::id());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut url = url::Url::parse(&admin).map_err(|e| e.to_string())?;
+    url.set_path(&format!("/{name}"));
+    Ok(Some((name, url.to_string())))
+}
+
+async fn drop_database(name: &str) {
+    use sqlx::Connection;
+    let Ok(admin) = std::env::var("DATABASE_URL") else {
+        return;
+    };
+    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await;
+    }
 }
 
 async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(), String> {

@@ -1,0 +1,212 @@
+//! The auditor's side: `verifier monitor` against the running server, tampering detected,
+//! and a witness cosigning the server's checkpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use glassgate_tests::harness::workspace_binary;
+use glassgate_tests::oauth::{JWT_BEARER, client_assertion, post};
+use glassgate_tests::tlog::{discover, wait_for_size};
+use glassgate_tests::{ServerOptions, TestServer, backends};
+use glassgate_verifier::checkpoint::open_checkpoint;
+use glassgate_verifier::note::VerifierKey;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
+
+async fn issue(server: &TestServer, n: usize) {
+    for _ in 0..n {
+        let form = vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+            (
+                "client_assertion".to_owned(),
+                client_assertion(server, &server.keys.m2m, "m2m"),
+            ),
+        ];
+        let (status, _, body) = post(server, "/token", &form, HeaderMap::new()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// Run `verifier monitor` and return (exit code, JSON report).
+async fn monitor(server: &TestServer, vkey: &str, url: &str) -> (i32, Value) {
+    let output = tokio::process::Command::new(workspace_binary("verifier"))
+        .args(["monitor", "--url", url, "--vkey", vkey, "--json", "--state"])
+        .arg(server.scratch().join("monitor.state"))
+        .output()
+        .await
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), report)
+}
+
+fn errors(report: &Value) -> String {
+    report["errors"].to_string()
+}
+
+#[tokio::test]
+async fn the_monitor_verifies_the_log_and_reports_tampering() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        issue(&server, 5).await;
+        let (checkpoint, _) = wait_for_size(&server, 5).await;
+        let (vkey, url) = discover(&server).await;
+        let vkey = vkey.to_string();
+        let (code, report) = monitor(&server, &vkey, &url).await;
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["size"].as_u64(), Some(checkpoint.size));
+
+        // A rewritten entry.
+        let changed = server
+            .execute_sql(
+                "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'token.issued', 'token.refused') AS BLOB) WHERE idx = 1",
+                "UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'token.issued', 'token.refused'), 'UTF8') WHERE idx = 1",
+            )
+            .await;
+        assert_eq!(changed, 1);
+        let (code, report) = monitor(&server, &vkey, &url).await;
+        assert_eq!(code, 1, "{report}");
+        assert!(errors(&report).contains("root mismatch"), "{report}");
+        server
+            .execute_sql(
+                "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'token.refused', 'token.issued') AS BLOB) WHERE idx = 1",
+                "UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'token.refused', 'token.issued'), 'UTF8') WHERE idx = 1",
+            )
+            .await;
+        assert_eq!(monitor(&server, &vkey, &url).await.0, 0, "restored");
+
+        // A rewritten stored hash (served in a tile).
+        server
+            .execute_sql(
+                "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = 0",
+                "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE idx = 0",
+            )
+            .await;
+        let (code, report) = monitor(&server, &vkey, &url).await;
+        assert_eq!(code, 1, "{report}");
+        assert!(
+            errors(&report).contains("differs from the recomputed hashes"),
+            "{report}"
+        );
+
+        // A rewritten checkpoint.
+        server
+            .execute_sql(
+                "UPDATE log_tree SET checkpoint = replace(checkpoint, char(10) || '— ', char(10) || '— x')",
+                "UPDATE log_tree SET checkpoint = replace(checkpoint, chr(10) || '— ', chr(10) || '— x')",
+            )
+            .await;
+        let (code, report) = monitor(&server, &vkey, &url).await;
+        assert_eq!(code, 1, "{report}");
+        assert!(errors(&report).contains("checkpoint"), "{report}");
+    }
+}
+
+#[tokio::test]
+async fn a_witness_cosigns_published_checkpoints() {
+    for backend in backends() {
+        let mut server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (log_vkey, _) = discover(&server).await;
+        let key_file = server.scratch().join("witness.key");
+        let state_dir = server.scratch().join("witness-state");
+        let witness_vkey = {
+            let out = std::process::Command::new(workspace_binary("verifier"))
+                .args([
+                    "witness",
+                    "--print-vkey",
+                    "--name",
+                    "witness.test",
+                    "--key-file",
+                ])
+                .arg(&key_file)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        let mut witness = tokio::process::Command::new(workspace_binary("verifier"))
+            .args([
+                "witness",
+                "--listen",
+                "127.0.0.1:0",
+                "--name",
+                "witness.test",
+                "--log",
+                &log_vkey.to_string(),
+                "--key-file",
+            ])
+            .arg(&key_file)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(witness.stdout.take().unwrap()).lines();
+        let banner = lines.next_line().await.unwrap().unwrap();
+        let witness_url = banner.split_whitespace().last().unwrap().to_owned();
+        server.append_config(&format!(
+            "\n[[log.witnesses]]\nvkey = \"{witness_vkey}\"\nurl = \"{witness_url}\"\n"
+        ));
+        server.kill();
+        server = server.replica().await;
+        issue(&server, 3).await;
+        let witness_key = VerifierKey::parse(&witness_vkey).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = reqwest::get(server.url("/log/checkpoint"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let verified = open_checkpoint(
+                text.as_bytes(),
+                &log_vkey,
+                std::slice::from_ref(&witness_key),
+            )
+            .unwrap();
+            if verified.checkpoint.size >= 3
+                && verified.signatures.iter().any(|s| s.name == "witness.test")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no witness cosignature on {text}\n{}",
+                server.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Later checkpoints are submitted with consistency proofs from the cosigned size.
+        issue(&server, 3).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = reqwest::get(server.url("/log/checkpoint"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let verified = open_checkpoint(
+                text.as_bytes(),
+                &log_vkey,
+                std::slice::from_ref(&witness_key),
+            )
+            .unwrap();
+            if verified.checkpoint.size >= 6
+                && verified.signatures.iter().any(|s| s.name == "witness.test")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no cosignature after growth\n{}",
+                server.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
