@@ -14,6 +14,11 @@ use glassgate_tests::{Backend, ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
 
 async fn m2m_token(server: &TestServer) -> String {
+    m2m_token_and_index(server).await.0
+}
+
+/// A machine token and the log index the token endpoint reported for it.
+async fn m2m_token_and_index(server: &TestServer) -> (String, u64) {
     let form = vec![
         ("grant_type".to_owned(), "client_credentials".to_owned()),
         ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
@@ -22,9 +27,14 @@ async fn m2m_token(server: &TestServer) -> String {
             client_assertion(server, &server.keys.m2m, "m2m"),
         ),
     ];
-    let (status, _, body) = post(server, "/token", &form, HeaderMap::new()).await;
+    let (status, headers, body) = post(server, "/token", &form, HeaderMap::new()).await;
     assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
+    let index = headers["glassgate-log-index"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (body["access_token"].as_str().unwrap().to_owned(), index)
 }
 
 #[tokio::test]
@@ -32,7 +42,7 @@ async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
     for backend in backends() {
         let server = TestServer::start(&backend, ServerOptions::default()).await;
         let (first, _) = wait_for_size(&server, 0).await;
-        let machine = m2m_token(&server).await;
+        let (machine, machine_index) = m2m_token_and_index(&server).await;
         let (code, verifier) = code_for(&server, "web", "alice@example.org", REDIRECT_URI).await;
         let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
         assert_eq!(status, 200, "{tokens}");
@@ -46,10 +56,14 @@ async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
             .await;
         assert_eq!(status, 401);
 
-        for token in [&machine, &user] {
-            let jti = claims_of(token)["jti"].as_str().unwrap().to_owned();
-            verify_token_proof(&server, &jti).await;
-        }
+        let machine_jti = claims_of(&machine)["jti"].as_str().unwrap().to_owned();
+        assert_eq!(
+            verify_token_proof(&server, &machine_jti).await,
+            machine_index,
+            "the index the client was told"
+        );
+        let user_jti = claims_of(&user)["jti"].as_str().unwrap().to_owned();
+        verify_token_proof(&server, &user_jti).await;
         let (latest, _) = checkpoint(&server).await.unwrap();
         if first.size > 0 {
             verify_consistency_between(&server, &first, &latest).await;

@@ -228,7 +228,8 @@ pub struct Issuance {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssuanceOutcome {
-    Committed,
+    /// Written; `log_index` is the index of the issuance's first log entry.
+    Committed { log_index: Option<u64> },
     /// `consume_refresh` had been used already (rotation reuse); nothing was written.
     RefreshAlreadyUsed,
 }
@@ -459,4 +460,24 @@ pub fn to_u64(value: i64) -> Result<u64, super::StoreError> {
 
 pub fn to_i64(value: u64) -> Result<i64, super::StoreError> {
     i64::try_from(value).map_err(|_| super::StoreError::Other("log index beyond 2^63".into()))
+}
+
+/// Give each committed issuance the index of its first log entry: entries were sequenced
+/// from `first` in batch order, committed issuances only.
+pub fn assign_log_indexes(
+    outcomes: &mut [IssuanceOutcome],
+    batch: &[Issuance],
+    first: Option<i64>,
+) {
+    let Some(mut next) = first.and_then(|f| u64::try_from(f).ok()) else {
+        return;
+    };
+    for (outcome, issuance) in outcomes.iter_mut().zip(batch) {
+        if let IssuanceOutcome::Committed { log_index } = outcome {
+            if !issuance.log.is_empty() {
+                *log_index = Some(next);
+                next += issuance.log.len() as u64;
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{TokenResponse, token_type};
+use super::{TokenResponse, log_index, token_type};
 use crate::app::AppState;
 use crate::clock;
 use crate::ephemeral::keys;
@@ -115,7 +115,7 @@ pub async fn exchange(
         refresh_records.first(),
         id_token.is_some(),
     )?;
-    state
+    let outcome = state
         .issuance
         .commit(Issuance {
             at: now,
@@ -133,6 +133,7 @@ pub async fn exchange(
         scope: grant.scope,
         refresh_token,
         id_token,
+        log_index: log_index(outcome),
     })
 }
 

@@ -1,6 +1,6 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
 
-use super::{TokenResponse, token_type};
+use super::{TokenResponse, log_index, token_type};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
@@ -34,7 +34,7 @@ pub async fn exchange(
     let (access_token, record) = issuance::access_token(state, &who)?;
     let expires_in = record.expires_at - record.issued_at;
     let entry = issuance::issued_entry(state, "client_credentials", &record, None, None, false)?;
-    state
+    let outcome = state
         .issuance
         .commit(Issuance {
             at: clock::now(),
@@ -50,5 +50,6 @@ pub async fn exchange(
         scope,
         refresh_token: None,
         id_token: None,
+        log_index: log_index(outcome),
     })
 }

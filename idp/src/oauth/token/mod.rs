@@ -35,6 +35,19 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// Index of the log entry recording this issuance (sent as a header, not in the body).
+    #[serde(skip)]
+    pub log_index: Option<u64>,
+}
+
+/// Where the log entry of an issuance is: `GET <log prefix>proof/index/<this>` once integrated.
+pub const LOG_INDEX_HEADER: &str = "glassgate-log-index";
+
+pub fn log_index(outcome: crate::store::model::IssuanceOutcome) -> Option<u64> {
+    match outcome {
+        crate::store::model::IssuanceOutcome::Committed { log_index } => log_index,
+        crate::store::model::IssuanceOutcome::RefreshAlreadyUsed => None,
+    }
 }
 
 pub fn token_type(dpop: Option<&DpopProof>) -> &'static str {
@@ -49,7 +62,14 @@ pub async fn token(
     let dpop_used = headers.contains_key("dpop");
     let mut client = None;
     let mut response = match handle(&state, &headers, &body, &mut client).await {
-        Ok(tokens) => Json(tokens).into_response(),
+        Ok(tokens) => {
+            let index = tokens.log_index;
+            let mut response = Json(tokens).into_response();
+            if let Some(value) = index.and_then(|i| HeaderValue::from_str(&i.to_string()).ok()) {
+                response.headers_mut().insert(LOG_INDEX_HEADER, value);
+            }
+            response
+        }
         Err(e) => refused(&state, e, client.as_deref()).await.into_response(),
     };
     let out = response.headers_mut();

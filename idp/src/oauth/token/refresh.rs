@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6) with rotation: each refresh token works once;
 //! presenting a used one revokes the whole grant (RFC 9700 §4.14.2).
 
-use super::{TokenResponse, token_type};
+use super::{TokenResponse, log_index, token_type};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{OAuthError, OAuthResult};
@@ -98,6 +98,7 @@ pub async fn exchange(
         scope,
         refresh_token: Some(refresh_token),
         id_token: None,
+        log_index: log_index(outcome),
     })
 }
 

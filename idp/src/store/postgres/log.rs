@@ -18,9 +18,9 @@ pub(super) async fn sequence(
     tx: &mut Transaction<'_, Postgres>,
     pending: &[PendingEntry],
     now: i64,
-) -> StoreResult<()> {
+) -> StoreResult<Option<i64>> {
     if pending.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let (next_index, last): (i64, Vec<u8>) =
         sqlx::query_as("SELECT next_index, last_digest FROM log_head WHERE id = 1 FOR UPDATE")
@@ -60,7 +60,7 @@ pub(super) async fn sequence(
         .bind(last_digest.as_slice())
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(Some(next_index))
 }
 
 fn in_order(indexes: &[u64], rows: Vec<(i64, Vec<u8>)>) -> StoreResult<Vec<Option<[u8; 32]>>> {

@@ -286,7 +286,7 @@ async fn write_user_parts(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(IssuanceOutcome::Committed)
+    Ok(IssuanceOutcome::Committed { log_index: None })
 }
 
 #[async_trait]
@@ -303,9 +303,9 @@ impl TokenRepository for Backend {
             let outcome = if needs_rows {
                 write_user_parts(&mut tx, issuance).await?
             } else {
-                IssuanceOutcome::Committed
+                IssuanceOutcome::Committed { log_index: None }
             };
-            if outcome == IssuanceOutcome::Committed {
+            if outcome != IssuanceOutcome::RefreshAlreadyUsed {
                 issuance.access_tokens.iter().for_each(|t| access.push(t));
                 entries.extend(issuance.log.iter().cloned());
             }
@@ -314,7 +314,8 @@ impl TokenRepository for Backend {
         insert_access_tokens(&mut tx, access).await?;
         // Last, so the log head's row lock is held only for the end of the transaction.
         let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
-        log::sequence(&mut tx, &entries, now).await?;
+        let first = log::sequence(&mut tx, &entries, now).await?;
+        assign_log_indexes(&mut outcomes, batch, first);
         tx.commit().await?;
         Ok(outcomes)
     }

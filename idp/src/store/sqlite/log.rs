@@ -13,9 +13,9 @@ pub(super) async fn sequence(
     tx: &mut Transaction<'_, Sqlite>,
     pending: &[PendingEntry],
     now: i64,
-) -> StoreResult<()> {
+) -> StoreResult<Option<i64>> {
     if pending.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let (next_index, last): (i64, Vec<u8>) =
         sqlx::query_as("SELECT next_index, last_digest FROM log_head WHERE id = 1")
@@ -43,7 +43,7 @@ pub(super) async fn sequence(
         .bind(last_digest.as_slice())
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(Some(next_index))
 }
 
 /// Indexes as a JSON array, so one static statement reads any number of them (`json_each`).

@@ -252,7 +252,7 @@ async fn commit_one(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(IssuanceOutcome::Committed)
+    Ok(IssuanceOutcome::Committed { log_index: None })
 }
 
 #[async_trait]
@@ -263,13 +263,14 @@ impl TokenRepository for Backend {
         let mut entries = Vec::new();
         for issuance in batch {
             let outcome = commit_one(&mut tx, issuance).await?;
-            if outcome == IssuanceOutcome::Committed {
+            if outcome != IssuanceOutcome::RefreshAlreadyUsed {
                 entries.extend(issuance.log.iter().cloned());
             }
             outcomes.push(outcome);
         }
         let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
-        log::sequence(&mut tx, &entries, now).await?;
+        let first = log::sequence(&mut tx, &entries, now).await?;
+        assign_log_indexes(&mut outcomes, batch, first);
         tx.commit().await?;
         Ok(outcomes)
     }
