@@ -98,6 +98,7 @@ async fn the_monitor_verifies_the_log_and_reports_tampering() {
                 "UPDATE log_tree SET checkpoint = replace(checkpoint, chr(10) || '— ', chr(10) || '— x')",
             )
             .await;
+        tokio::time::sleep(Duration::from_millis(700)).await; // the server caches its checkpoint for 500 ms
         let (code, report) = monitor(&server, &vkey, &url).await;
         assert_eq!(code, 1, "{report}");
         assert!(errors(&report).contains("checkpoint"), "{report}");

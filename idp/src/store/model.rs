@@ -473,11 +473,11 @@ pub fn assign_log_indexes(
         return;
     };
     for (outcome, issuance) in outcomes.iter_mut().zip(batch) {
-        if let IssuanceOutcome::Committed { log_index } = outcome {
-            if !issuance.log.is_empty() {
-                *log_index = Some(next);
-                next += issuance.log.len() as u64;
-            }
+        if let IssuanceOutcome::Committed { log_index } = outcome
+            && !issuance.log.is_empty()
+        {
+            *log_index = Some(next);
+            next += issuance.log.len() as u64;
         }
     }
 }

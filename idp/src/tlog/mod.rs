@@ -58,7 +58,11 @@ pub struct TransparencyLog {
     pub max_batch: u64,
     /// Stored hashes are immutable: proofs reuse them across requests.
     pub cache: reader::HashCache,
+    published: std::sync::Mutex<Option<(std::time::Instant, TreeState)>>,
 }
+
+/// How long a read of the published tree is reused.
+const PUBLISHED_TTL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl TransparencyLog {
     /// Load (or create, once, under the key repository's lock) the Ed25519 log key.
@@ -103,6 +107,7 @@ impl TransparencyLog {
             store,
             max_batch: config.log.max_batch.max(1),
             cache: reader::HashCache::new(4_000_000),
+            published: std::sync::Mutex::new(None),
         })
     }
 
@@ -188,7 +193,23 @@ impl TransparencyLog {
     }
 
     /// The latest published tree, with witness cosignatures appended to its checkpoint.
+    /// Read through a short-lived cache: proofs are served far more often than checkpoints
+    /// change, and a checkpoint a moment old is still a valid one to prove against.
     pub async fn published(&self) -> Result<Option<TreeState>, LogError> {
+        if let Ok(cached) = self.published.lock()
+            && let Some((at, tree)) = cached.as_ref()
+            && at.elapsed() < PUBLISHED_TTL
+        {
+            return Ok(Some(tree.clone()));
+        }
+        let tree = self.load_published().await?;
+        if let (Some(tree), Ok(mut cached)) = (&tree, self.published.lock()) {
+            *cached = Some((std::time::Instant::now(), tree.clone()));
+        }
+        Ok(tree)
+    }
+
+    async fn load_published(&self) -> Result<Option<TreeState>, LogError> {
         let Some(mut tree) = self.store.tree().await? else {
             return Ok(None);
         };

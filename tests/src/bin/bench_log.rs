@@ -1,0 +1,376 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark driver
+//! Benchmarks of the verifiable log on PostgreSQL (release build):
+//!
+//! - `bench-log appends`: concurrent appenders commit log entries through the same batched
+//!   writer token issuance uses, while the sequencer integrates every 250 ms; reports
+//!   appends/s and the integration delay (commit → covered by a signed checkpoint) p50/p99.
+//! - `bench-log proofs --size N`: builds a log of N entries, starts the release server on
+//!   it, and requests inclusion proofs for random indexes at 64 connections; proofs/s, p50/p99.
+//!
+//! DATABASE_URL=postgres://… target/release/bench-log appends --seconds 20
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use glassgate_idp::config::Config;
+use glassgate_idp::oauth::issuance::IssuanceWriter;
+use glassgate_idp::store::model::{Issuance, IssuanceOutcome};
+use glassgate_idp::tlog::{Event, EventKind, TransparencyLog, sequencer};
+use glassgate_keys::Kek;
+use sqlx::Connection;
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    Appends {
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 256)]
+        appenders: usize,
+        #[arg(long, default_value_t = 250)]
+        interval_ms: u64,
+    },
+    Proofs {
+        #[arg(long, default_value_t = 1_000_000)]
+        size: u64,
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long, default_value = "target/release/glassgate")]
+        server: std::path::PathBuf,
+    },
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// A fresh database, dropped by the caller with [`drop_database`].
+async fn fresh_database() -> Result<(String, String), Failure> {
+    let admin =
+        std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL must name a PostgreSQL server")?;
+    let name = format!("gg_benchlog_{}", std::process::id());
+    let mut c = sqlx::PgConnection::connect(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await?;
+    let mut url = url::Url::parse(&admin)?;
+    url.set_path(&format!("/{name}"));
+    Ok((name, url.to_string()))
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(admin) = std::env::var("DATABASE_URL")
+        && let Ok(mut c) = sqlx::PgConnection::connect(&admin).await
+    {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let (name, url) = match fresh_database().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bench-log: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = match Args::parse().mode {
+        Mode::Appends {
+            seconds,
+            appenders,
+            interval_ms,
+        } => appends(&url, seconds, appenders, interval_ms).await,
+        Mode::Proofs {
+            size,
+            requests,
+            connections,
+            server,
+        } => proofs(&url, size, requests, connections, &server).await,
+    };
+    drop_database(&name).await;
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench-log: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_log(
+    url: &str,
+    kek_b64: &str,
+) -> Result<(Config, glassgate_idp::store::Store, Arc<TransparencyLog>), Failure> {
+    let config = Config {
+        database_url: Some(url.to_owned()),
+        ..Config::default()
+    };
+    let store = glassgate_idp::store::open(&config).await?;
+    let kek = Kek::from_base64(kek_b64)?;
+    let log = Arc::new(
+        TransparencyLog::open(&config, &kek, store.keys.as_ref(), store.log.clone()).await?,
+    );
+    Ok((config, store, log))
+}
+
+async fn appends(
+    url: &str,
+    seconds: u64,
+    appenders: usize,
+    interval_ms: u64,
+) -> Result<(), Failure> {
+    let (_, kek) = Kek::generate()?;
+    let (config, store, log) = open_log(url, &kek).await?;
+    let writer = IssuanceWriter::spawn(store.tokens.clone());
+    let published: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sequencer_task = {
+        let (log, published, stop) = (log.clone(), published.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                match sequencer::integrate_once(&log).await {
+                    Ok(Some(tree)) => published
+                        .lock()
+                        .map(|mut p| p.push((Instant::now(), tree.size)))
+                        .unwrap_or(()),
+                    Ok(None) => {}
+                    Err(e) => eprintln!("integration failed: {e}"),
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for a in 0..appenders {
+        let (log, writer, issuer) = (log.clone(), writer.clone(), config.issuer.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let event = Event::new(EventKind::TokenIssued, "bench")
+                    .with_subject(&format!("subject-{a}"))
+                    .with_jti(&format!("jti-{a}-{n}"))
+                    .with_record(serde_json::json!({ "scope": "system/Patient.rs", "n": n }));
+                let Ok(entry) = log.entry(event, &issuer) else {
+                    break;
+                };
+                let issuance = Issuance {
+                    at: glassgate_idp::clock::now(),
+                    log: vec![entry],
+                    ..Issuance::default()
+                };
+                match writer.commit(issuance).await {
+                    Ok(IssuanceOutcome::Committed { log_index: Some(i) }) => {
+                        done.push((i, Instant::now()))
+                    }
+                    _ => break,
+                }
+            }
+            done
+        }));
+    }
+    let mut committed = Vec::new();
+    for t in tasks {
+        committed.extend(t.await?);
+    }
+    let elapsed = started.elapsed();
+    // Let the sequencer cover everything, then stop it.
+    let total = committed.len() as u64;
+    let wait = Instant::now();
+    while published
+        .lock()
+        .map(|p| p.last().map_or(0, |l| l.1))
+        .unwrap_or(0)
+        < total
+        && wait.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = sequencer_task.await;
+    let published = published.lock().map(|p| p.clone()).unwrap_or_default();
+    let mut delays: Vec<Duration> = committed
+        .iter()
+        .filter_map(|(index, at)| {
+            published
+                .iter()
+                .find(|(_, size)| *size > *index)
+                .map(|(when, _)| when.saturating_duration_since(*at))
+        })
+        .collect();
+    delays.sort();
+    println!(
+        "appended: {total} entries in {:.1} s by {} appenders",
+        elapsed.as_secs_f64(),
+        tasks_len(appenders)
+    );
+    println!("appends/s: {:.0}", total as f64 / elapsed.as_secs_f64());
+    println!(
+        "checkpoints: {}  largest batch: {}",
+        published.len(),
+        published
+            .windows(2)
+            .map(|w| w[1].1 - w[0].1)
+            .max()
+            .unwrap_or(0)
+    );
+    println!(
+        "integration delay p50: {:.0} ms  p99: {:.0} ms  (over {} entries)",
+        pct(&delays, 0.5),
+        pct(&delays, 0.99),
+        delays.len()
+    );
+    Ok(())
+}
+
+fn tasks_len(n: usize) -> usize {
+    n
+}
+
+async fn proofs(
+    url: &str,
+    size: u64,
+    requests: usize,
+    connections: usize,
+    server: &std::path::Path,
+) -> Result<(), Failure> {
+    let (_, kek) = Kek::generate()?;
+    {
+        // Fill through the real path: batched commits, then integration.
+        let (config, store, log) = open_log(url, &kek).await?;
+        let writer = IssuanceWriter::spawn(store.tokens.clone());
+        let started = Instant::now();
+        let mut sent = 0u64;
+        while sent < size {
+            let batch = (size - sent).min(20_000);
+            let mut joins = Vec::new();
+            for k in 0..batch {
+                let (log, writer, issuer) = (log.clone(), writer.clone(), config.issuer.clone());
+                let n = sent + k;
+                joins.push(tokio::spawn(async move {
+                    let event =
+                        Event::new(EventKind::TokenIssued, "bench").with_jti(&format!("jti-{n}"));
+                    let entry = log.entry(event, &issuer).map_err(|e| e.to_string())?;
+                    writer
+                        .commit(Issuance {
+                            at: 0,
+                            log: vec![entry],
+                            ..Issuance::default()
+                        })
+                        .await
+                        .map_err(|e| e.to_string())
+                }));
+            }
+            for j in joins {
+                j.await??;
+            }
+            sent += batch;
+            while sequencer::integrate_once(&log).await?.is_some() {}
+            eprint!(
+                "\rfilled {sent}/{size} ({:.0}/s)",
+                sent as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+        eprintln!();
+    }
+    let dir = tempfile::tempdir()?;
+    let port = 18090;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = std::process::Command::new(server)
+        .env("DATABASE_URL", url)
+        .env("GLASSGATE_KEK", &kek)
+        .env("GLASSGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GLASSGATE_ISSUER", &base)
+        .env("GLASSGATE_DATA_DIR", dir.path())
+        .env("GLASSGATE_LOG", "warn")
+        .spawn()?;
+    let http = reqwest::Client::new();
+    let ready = Instant::now();
+    while http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .ok()
+        != Some(true)
+    {
+        if ready.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            return Err("server did not become ready".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let per = requests.div_ceil(connections);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut latencies = Vec::with_capacity(per);
+            let mut failures = 0usize;
+            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c as u64 + 1);
+            for _ in 0..per {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let index = x % size;
+                let t = Instant::now();
+                let ok = http
+                    .get(format!("{base}/log/proof/index/{index}"))
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                latencies.push(t.elapsed());
+                failures += usize::from(!ok);
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    latencies.sort();
+    println!(
+        "log size: {size}  proofs: {}  failures: {failures}  connections: {connections}",
+        latencies.len()
+    );
+    println!(
+        "proofs/s: {:.0}",
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency p50: {:.2} ms  p99: {:.2} ms",
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.99)
+    );
+    Ok(())
+}
