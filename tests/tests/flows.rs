@@ -165,6 +165,28 @@ async fn discovery_code_pkce_refresh_with_the_openidconnect_rp() {
         let cc_claims = claims_of(cc.access_token().secret());
         assert_eq!(cc_claims["sub"], "m2m");
         assert_eq!(cc_claims["scope"], "system/Patient.rs");
+
+        // The application log never carries tokens, codes or secrets.
+        let log = server.log_text();
+        assert!(
+            log.contains("glassgate listening"),
+            "the server logs at info"
+        );
+        for secret in [
+            at.as_str(),
+            refresh.secret().as_str(),
+            rotated.secret().as_str(),
+            cc.access_token().secret().as_str(),
+        ] {
+            assert!(
+                !log.contains(secret),
+                "a token appeared in the application log"
+            );
+        }
+        assert!(
+            !log.contains("alice"),
+            "a subject appeared in the application log"
+        );
         let _ = RefreshToken::new(String::new());
     }
 }
