@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod authenticator;
+pub mod bench;
 pub mod clients;
 pub mod harness;
 pub mod jwt;

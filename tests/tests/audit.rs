@@ -155,59 +155,43 @@ async fn a_witness_cosigns_published_checkpoints() {
         server = server.replica().await;
         issue(&server, 3).await;
         let witness_key = VerifierKey::parse(&witness_vkey).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = reqwest::get(server.url("/log/checkpoint"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let verified = open_checkpoint(
-                text.as_bytes(),
-                &log_vkey,
-                std::slice::from_ref(&witness_key),
-            )
-            .unwrap();
-            if verified.checkpoint.size >= 3
-                && verified.signatures.iter().any(|s| s.name == "witness.test")
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no witness cosignature on {text}\n{}",
-                server.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for_cosignature(&server, &log_vkey, &witness_key, 3).await;
         // Later checkpoints are submitted with consistency proofs from the cosigned size.
         issue(&server, 3).await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = reqwest::get(server.url("/log/checkpoint"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let verified = open_checkpoint(
-                text.as_bytes(),
-                &log_vkey,
-                std::slice::from_ref(&witness_key),
-            )
+        wait_for_cosignature(&server, &log_vkey, &witness_key, 6).await;
+    }
+}
+
+/// Wait until the published checkpoint covers `size` entries and carries the witness's cosignature.
+async fn wait_for_cosignature(
+    server: &TestServer,
+    log_key: &VerifierKey,
+    witness_key: &VerifierKey,
+    size: u64,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = reqwest::get(server.url("/log/checkpoint"))
+            .await
+            .unwrap()
+            .text()
+            .await
             .unwrap();
-            if verified.checkpoint.size >= 6
-                && verified.signatures.iter().any(|s| s.name == "witness.test")
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no cosignature after growth\n{}",
-                server.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let verified =
+            open_checkpoint(text.as_bytes(), log_key, std::slice::from_ref(witness_key)).unwrap();
+        if verified.checkpoint.size >= size
+            && verified
+                .signatures
+                .iter()
+                .any(|s| s.name == witness_key.name())
+        {
+            return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "no witness cosignature at size {size} on {text}\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

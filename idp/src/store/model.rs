@@ -481,3 +481,15 @@ pub fn assign_log_indexes(
         }
     }
 }
+
+/// Stored hashes read back as `(index, hash)` rows, put in the order they were asked for.
+pub fn hashes_in_order(
+    indexes: &[u64],
+    rows: Vec<(i64, Vec<u8>)>,
+) -> Result<Vec<Option<[u8; 32]>>, super::StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for (idx, hash) in rows {
+        found.insert(to_u64(idx)?, digest_from(&hash)?);
+    }
+    Ok(indexes.iter().map(|i| found.get(i).copied()).collect())
+}

@@ -18,7 +18,7 @@ use glassgate_idp::oauth::issuance::IssuanceWriter;
 use glassgate_idp::store::model::{Issuance, IssuanceOutcome};
 use glassgate_idp::tlog::{Event, EventKind, TransparencyLog, sequencer};
 use glassgate_keys::Kek;
-use sqlx::Connection;
+use glassgate_tests::bench::{drop_database, fresh_database, percentile_ms};
 
 #[derive(Parser)]
 struct Args {
@@ -50,41 +50,14 @@ enum Mode {
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
-    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
-/// A fresh database, dropped by the caller with [`drop_database`].
-async fn fresh_database() -> Result<(String, String), Failure> {
-    let admin =
-        std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL must name a PostgreSQL server")?;
-    let name = format!("gg_benchlog_{}", std::process::id());
-    let mut c = sqlx::PgConnection::connect(&admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut c)
-        .await?;
-    let mut url = url::Url::parse(&admin)?;
-    url.set_path(&format!("/{name}"));
-    Ok((name, url.to_string()))
-}
-
-async fn drop_database(name: &str) {
-    if let Ok(admin) = std::env::var("DATABASE_URL")
-        && let Ok(mut c) = sqlx::PgConnection::connect(&admin).await
-    {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await;
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let (name, url) = match fresh_database().await {
-        Ok(d) => d,
+    let (name, url) = match fresh_database("gg_benchlog").await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            eprintln!("bench-log: DATABASE_URL must name a PostgreSQL server");
+            return std::process::ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("bench-log: {e}");
             return std::process::ExitCode::FAILURE;
@@ -220,9 +193,8 @@ async fn appends(
         .collect();
     delays.sort();
     println!(
-        "appended: {total} entries in {:.1} s by {} appenders",
-        elapsed.as_secs_f64(),
-        tasks_len(appenders)
+        "appended: {total} entries in {:.1} s by {appenders} appenders",
+        elapsed.as_secs_f64()
     );
     println!("appends/s: {:.0}", total as f64 / elapsed.as_secs_f64());
     println!(
@@ -236,15 +208,11 @@ async fn appends(
     );
     println!(
         "integration delay p50: {:.0} ms  p99: {:.0} ms  (over {} entries)",
-        pct(&delays, 0.5),
-        pct(&delays, 0.99),
+        percentile_ms(&delays, 0.5),
+        percentile_ms(&delays, 0.99),
         delays.len()
     );
     Ok(())
-}
-
-fn tasks_len(n: usize) -> usize {
-    n
 }
 
 async fn proofs(
@@ -369,8 +337,8 @@ async fn proofs(
     );
     println!(
         "latency p50: {:.2} ms  p99: {:.2} ms",
-        pct(&latencies, 0.5),
-        pct(&latencies, 0.99)
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 0.99)
     );
     Ok(())
 }

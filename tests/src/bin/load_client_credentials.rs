@@ -10,6 +10,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use glassgate_tests::bench::{drop_database, fresh_database, percentile_ms};
 use glassgate_tests::jwt::{TestKey, assertion, assertion_claims};
 
 #[derive(Parser)]
@@ -35,11 +36,6 @@ fn rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
-    sorted.get(i).copied().unwrap_or_default()
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     match run(Args::parse()).await {
@@ -61,7 +57,7 @@ async fn run(args: Args) -> Result<(), String> {
     );
     std::fs::write(dir.path().join("bench.toml"), config).map_err(|e| e.to_string())?;
     let base = format!("http://127.0.0.1:{}", args.port);
-    let database = fresh_database().await?;
+    let database = fresh_database("gg_bench").await?;
     let mut command = std::process::Command::new(&args.server);
     if let Some((_, url)) = &database {
         command.env("DATABASE_URL", url);
@@ -86,40 +82,6 @@ async fn run(args: Args) -> Result<(), String> {
         drop_database(&name).await;
     }
     outcome
-}
-
-/// A database of its own for this run (when `DATABASE_URL` names a PostgreSQL server), so
-/// runs never see each other's keys or tokens.
-async fn fresh_database() -> Result<Option<(String, String)>, String> {
-    use sqlx::Connection;
-    let Ok(admin) = std::env::var("DATABASE_URL") else {
-        return Ok(None);
-    };
-    let name = format!("gg_bench_{}", std::process::id());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .map_err(|e| e.to_string())?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut c)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut url = url::Url::parse(&admin).map_err(|e| e.to_string())?;
-    url.set_path(&format!("/{name}"));
-    Ok(Some((name, url.to_string())))
-}
-
-async fn drop_database(name: &str) {
-    use sqlx::Connection;
-    let Ok(admin) = std::env::var("DATABASE_URL") else {
-        return;
-    };
-    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await;
-    }
 }
 
 async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(), String> {
@@ -167,8 +129,8 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
     );
     println!(
         "latency p50: {:.2} ms  p99: {:.2} ms  max: {:.2} ms",
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        percentile_ms(&latencies, 0.50),
+        percentile_ms(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
     if let (Some(before), Some(after)) = (rss_before, rss_mib(pid)) {

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::Backend;
-use crate::store::model::{PendingEntry, TreeState, chain, digest_from, to_i64, to_u64};
+use crate::store::model::{
+    PendingEntry, TreeState, chain, digest_from, hashes_in_order as in_order, to_i64, to_u64,
+};
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
 /// Advisory-lock key of the log sequencer ("GGTLOG").
@@ -61,14 +63,6 @@ pub(super) async fn sequence(
         .execute(&mut **tx)
         .await?;
     Ok(Some(next_index))
-}
-
-fn in_order(indexes: &[u64], rows: Vec<(i64, Vec<u8>)>) -> StoreResult<Vec<Option<[u8; 32]>>> {
-    let mut found = std::collections::HashMap::with_capacity(rows.len());
-    for (idx, hash) in rows {
-        found.insert(to_u64(idx)?, digest_from(&hash)?);
-    }
-    Ok(indexes.iter().map(|i| found.get(i).copied()).collect())
 }
 
 fn as_i64(indexes: &[u64]) -> StoreResult<Vec<i64>> {

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
 use super::Backend;
-use crate::store::model::{PendingEntry, TreeState, chain, digest_from, to_i64, to_u64};
+use crate::store::model::{
+    PendingEntry, TreeState, chain, digest_from, hashes_in_order as in_order, to_i64, to_u64,
+};
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
 /// Give `pending` their indexes and chain them, inside the caller's transaction.
@@ -49,14 +51,6 @@ pub(super) async fn sequence(
 /// Indexes as a JSON array, so one static statement reads any number of them (`json_each`).
 fn json_indexes(indexes: &[u64]) -> String {
     serde_json::to_string(indexes).unwrap_or_else(|_| "[]".into())
-}
-
-fn in_order(indexes: &[u64], rows: Vec<(i64, Vec<u8>)>) -> StoreResult<Vec<Option<[u8; 32]>>> {
-    let mut found = std::collections::HashMap::with_capacity(rows.len());
-    for (idx, hash) in rows {
-        found.insert(to_u64(idx)?, digest_from(&hash)?);
-    }
-    Ok(indexes.iter().map(|i| found.get(i).copied()).collect())
 }
 
 async fn read_tree<'e, E: sqlx::SqliteExecutor<'e>>(executor: E) -> StoreResult<Option<TreeState>> {
