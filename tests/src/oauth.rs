@@ -150,3 +150,19 @@ pub async fn dpop_nonce(server: &TestServer, key: &TestKey) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Redeem a code (registered redirect URI) authenticating with `headers` (Basic, DPoP…).
+pub async fn redeem_with(
+    server: &TestServer,
+    code: &str,
+    verifier: &str,
+    headers: HeaderMap,
+) -> (u16, HeaderMap, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", verifier),
+    ];
+    server.post_form("/token", &form, headers).await
+}

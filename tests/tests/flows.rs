@@ -5,8 +5,8 @@
 use glassgate_tests::clients::{BASIC_SECRET, DPOP_SECRET, M2M_SCOPE, REDIRECT_URI};
 use glassgate_tests::jwt::{TestKey, claims_of, dpop_proof, header_of, jwk_thumbprint, pkce_pair};
 use glassgate_tests::oauth::{
-    JWT_BEARER, authorize, basic, client_assertion, code_for, dpop_nonce, header, introspect, post,
-    query_param, redeem_web, web_auth,
+    JWT_BEARER, authorize, basic, client_assertion, code_for, dpop_nonce, introspect, post,
+    query_param, redeem_with, web_auth,
 };
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use openidconnect::core::{
@@ -14,7 +14,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 use reqwest::header::HeaderMap;
 
@@ -187,7 +187,6 @@ async fn discovery_code_pkce_refresh_with_the_openidconnect_rp() {
             !log.contains("alice"),
             "a subject appeared in the application log"
         );
-        let _ = RefreshToken::new(String::new());
     }
 }
 
@@ -280,18 +279,7 @@ async fn dpop_bound_tokens_introspection_userinfo_and_revocation() {
         let proof = dpop_proof(&key, "POST", &server.url("/token"), Some(&nonce), None);
         let mut headers = basic("dpop", DPOP_SECRET);
         headers.insert("dpop", proof.parse().unwrap());
-        let (status, _, tokens) = server
-            .post_form(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT_URI),
-                    ("code_verifier", &verifier),
-                ],
-                headers,
-            )
-            .await;
+        let (status, _, tokens) = redeem_with(&server, &code, &verifier, headers).await;
         assert_eq!(status, 200, "{tokens}");
         let at = tokens["access_token"].as_str().unwrap();
         let proof = dpop_proof(&key, "GET", &server.url("/userinfo"), None, Some(at));
@@ -370,18 +358,8 @@ async fn secret_clients_and_scope_narrowing() {
             "no scope requested: the registered scope"
         );
         let (code, verifier) = code_for(&server, "basic", "dave", REDIRECT_URI).await;
-        let (status, _, tokens) = server
-            .post_form(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT_URI),
-                    ("code_verifier", &verifier),
-                ],
-                basic("basic", BASIC_SECRET),
-            )
-            .await;
+        let (status, _, tokens) =
+            redeem_with(&server, &code, &verifier, basic("basic", BASIC_SECRET)).await;
         assert_eq!(status, 200, "{tokens}");
         let (status, _, narrowed) = server
             .post_form(
@@ -398,24 +376,17 @@ async fn secret_clients_and_scope_narrowing() {
         assert_eq!(narrowed["scope"], "openid");
         // RS256 ID tokens for a client that registered them (OIDC Core §15.1).
         let (code, verifier) = code_for(&server, "rs256", "erin", REDIRECT_URI).await;
-        let (status, _, tokens) = server
-            .post_form(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT_URI),
-                    ("code_verifier", &verifier),
-                ],
-                basic("rs256", glassgate_tests::clients::RS256_SECRET),
-            )
-            .await;
+        let (status, _, tokens) = redeem_with(
+            &server,
+            &code,
+            &verifier,
+            basic("rs256", glassgate_tests::clients::RS256_SECRET),
+        )
+        .await;
         assert_eq!(status, 200, "{tokens}");
         assert_eq!(
             header_of(tokens["id_token"].as_str().unwrap())["alg"],
             "RS256"
         );
-        let _ = redeem_web;
-        let _ = header;
     }
 }

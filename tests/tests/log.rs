@@ -179,23 +179,12 @@ async fn three_replicas_issue_into_one_consistent_log() {
         let first = TestServer::start(&backend, ServerOptions::default()).await;
         let second = first.replica().await;
         let third = first.replica().await;
-        let mut tasks = Vec::new();
-        for server in [&first, &second, &third] {
-            let run = async move {
-                let mut jtis = Vec::new();
-                for _ in 0..40 {
-                    jtis.push(
-                        claims_of(&m2m_token(server).await)["jti"]
-                            .as_str()
-                            .unwrap()
-                            .to_owned(),
-                    );
-                }
-                jtis
-            };
-            tasks.push(run);
-        }
-        let all: Vec<String> = futures_join(tasks).await.into_iter().flatten().collect();
+        let (a, b, c) = tokio::join!(
+            jtis_of(&first, 40),
+            jtis_of(&second, 40),
+            jtis_of(&third, 40)
+        );
+        let all: Vec<String> = [a, b, c].concat();
         assert_eq!(all.len(), 120);
         let (size_checkpoint, _) = wait_for_size(&first, 120).await;
         let (checkpoint, entries) = audit(&second).await;
@@ -221,42 +210,18 @@ async fn three_replicas_issue_into_one_consistent_log() {
     }
 }
 
-async fn futures_join<F: std::future::Future>(tasks: Vec<F>) -> Vec<F::Output> {
-    let mut handles = Vec::new();
-    for t in tasks {
-        handles.push(Box::pin(t));
+/// `n` machine tokens from `server`, by their `jti`.
+async fn jtis_of(server: &TestServer, n: usize) -> Vec<String> {
+    let mut jtis = Vec::with_capacity(n);
+    for _ in 0..n {
+        jtis.push(
+            claims_of(&m2m_token(server).await)["jti"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-    let mut out = Vec::new();
-    // Poll all together: join them pairwise through tokio::join on a vector.
-    let results = futures_all(handles).await;
-    out.extend(results);
-    out
-}
-
-async fn futures_all<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pending: Vec<Option<F>> = futures.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
-            if let Some(f) = slot {
-                match std::pin::Pin::new(f).poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        *result = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => done = false,
-                }
-            }
-        }
-        if done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    results.into_iter().map(|r| r.unwrap()).collect()
+    jtis
 }
 
 #[tokio::test]

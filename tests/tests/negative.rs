@@ -10,8 +10,8 @@ use glassgate_tests::jwt::{
     random_id, unsigned,
 };
 use glassgate_tests::oauth::{
-    JWT_BEARER, authorize, basic, code_for, dpop_nonce, header, introspect, post, query_param,
-    redeem_web, web_auth,
+    JWT_BEARER, authorize, basic, code_for, dpop_nonce, introspect, post, query_param, redeem_web,
+    redeem_with, web_auth,
 };
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
@@ -524,18 +524,8 @@ async fn code_and_refresh_refusals() {
             false
         );
         let (code, verifier) = code_for(&server, "basic", "bob", REDIRECT_URI).await;
-        let (_, _, basic_tokens) = server
-            .post_form(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT_URI),
-                    ("code_verifier", &verifier),
-                ],
-                basic("basic", BASIC_SECRET),
-            )
-            .await;
+        let (_, _, basic_tokens) =
+            redeem_with(&server, &code, &verifier, basic("basic", BASIC_SECRET)).await;
         let (s, _, b) = refresh(basic_tokens["refresh_token"].as_str().unwrap().to_owned()).await;
         expect((s, &b), 400, "invalid_grant");
         let (s, _, b) = server
@@ -629,18 +619,13 @@ async fn dpop_and_resource_refusals() {
         // Resource side: 52. DPoP proof with the wrong ath, 53. a bound token sent as Bearer,
         // 54. no token, 55. a forged token, 56. a revoked token.
         let (code, verifier) = code_for(&server, "dpop", "carol", REDIRECT_URI).await;
-        let (_, _, tokens) = server
-            .post_form(
-                "/token",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT_URI),
-                    ("code_verifier", &verifier),
-                ],
-                with_proof(dpop_proof(&key, "POST", &token_url, Some(&nonce), None)),
-            )
-            .await;
+        let (_, _, tokens) = redeem_with(
+            &server,
+            &code,
+            &verifier,
+            with_proof(dpop_proof(&key, "POST", &token_url, Some(&nonce), None)),
+        )
+        .await;
         let at = tokens["access_token"].as_str().unwrap();
         let userinfo = |auth: String, proof: Option<String>| {
             let server = &server;
@@ -709,7 +694,6 @@ async fn dpop_and_resource_refusals() {
             )
             .await;
         expect((s, &b), 400, "invalid_request");
-        let _ = header;
     }
 }
 
@@ -852,6 +836,5 @@ async fn bad_input_never_changes_state_or_fails_the_server() {
                 response.status()
             );
         }
-        let _ = PUBLIC_REDIRECT_URI;
     }
 }
