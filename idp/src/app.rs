@@ -23,6 +23,7 @@ use crate::oauth::clients::ClientCache;
 use crate::oauth::dpop::DpopVerifier;
 use crate::oauth::issuance::IssuanceWriter;
 use crate::oauth::{self, sha256_hex};
+use crate::passkey::Passkeys;
 use crate::session::Authenticator;
 use crate::store::model::{ClientAuthMethod, ClientRecord, ClientSource};
 use crate::store::{self, Store};
@@ -39,8 +40,14 @@ pub struct AppState {
     pub issuance: IssuanceWriter,
     pub dpop: DpopVerifier,
     pub authenticator: Arc<dyn Authenticator>,
+    /// `None` when the issuer cannot be a WebAuthn relying party (an IP address).
+    pub passkeys: Option<Passkeys>,
+    /// The active-clinician check against the provider directory (cached in process).
+    pub clinicians: glassgate_directory::ActiveClinicians,
     pub log: Arc<TransparencyLog>,
     pub witnesses: Arc<Witnesses>,
+    /// mDL identity proofing (OpenID4VP verifier).
+    pub proofing: Arc<crate::proofing::IdentityProofing>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +99,16 @@ pub async fn build_state(
         TransparencyLog::open(&config, &kek, store.keys.as_ref(), store.log.clone()).await?,
     );
     let witnesses = Arc::new(Witnesses::new(&config.log.witnesses).map_err(StartError::Config)?);
+    let proofing = Arc::new(crate::proofing::IdentityProofing::new(&config, &kek)?);
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
     upsert_static_clients(&config, &store).await?;
+    let passkeys = Passkeys::new(&config.issuer, &config.web)
+        .inspect_err(|e| tracing::warn!(error = %e, "passkey sign-in is unavailable"))
+        .ok();
+    let directory =
+        glassgate_directory::store::open(config.database_url.as_deref(), &config.data_dir)
+            .await
+            .map_err(|e| StartError::Config(format!("provider directory: {e}")))?;
     Ok(Arc::new(AppState {
         clients: ClientCache::new(store.clients.clone()),
         issuance: IssuanceWriter::spawn(store.tokens.clone()),
@@ -103,8 +118,11 @@ pub async fn build_state(
         keys,
         dpop,
         authenticator,
+        passkeys,
+        clinicians: glassgate_directory::ActiveClinicians::new(directory),
         log,
         witnesses,
+        proofing,
     }))
 }
 
@@ -148,6 +166,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let limits = &state.config.limits;
     Router::new()
         .merge(oauth::routes())
+        .merge(crate::web::routes())
         .nest(state.config.log.prefix.trim_end_matches('/'), crate::tlog::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -195,6 +214,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 /// Periodic work: reload keys other replicas rotated, rotate when due (the store's lock
 /// makes one replica do it), and purge expired tokens.
 fn spawn_background(state: Arc<AppState>) {
+    state.proofing.spawn_trust_reload();
     let period = Duration::from_secs(state.config.keys.reload_every_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);

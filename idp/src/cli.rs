@@ -38,10 +38,44 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Accounts and invitations.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Work with the verifiable issuance log.
     Log {
         #[command(subcommand)]
         action: LogAction,
+    },
+    /// Mobile driving licences (ISO 18013-5 mdoc).
+    Mdl {
+        #[command(subcommand)]
+        action: MdlAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MdlAction {
+    /// Verify a DeviceResponse offline, with exactly the checks the server runs: prints the
+    /// verified claims (or the specific refusal). Exit 0 valid, 1 refused, 2 usage, 3 I/O.
+    Verify(glassgate_mdl::cli::VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Invite a clinician: prints a one-time enrollment link bound to the NPI, where they
+    /// register a passkey.
+    Invite {
+        /// The clinician's National Provider Identifier.
+        #[arg(long)]
+        npi: String,
+        /// Hours until the link expires (default: web.invitation_ttl_hours).
+        #[arg(long)]
+        expires_in_hours: Option<i64>,
+        /// Print JSON instead of the bare link.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -65,6 +99,14 @@ enum KeysAction {
 
 pub fn main(authenticator: Arc<dyn Authenticator>) -> ExitCode {
     let cli = Cli::parse();
+    // Offline: no configuration, storage or keys involved.
+    if let Some(Command::Mdl {
+        action: MdlAction::Verify(args),
+    }) = &cli.command
+    {
+        let code = glassgate_mdl::cli::run_verify(args, &mut std::io::stdout());
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -87,9 +129,26 @@ pub fn main(authenticator: Arc<dyn Authenticator>) -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => app::serve(config, authenticator).await,
             Command::Keys { action } => keys(config, action).await,
+            Command::Admin {
+                action:
+                    AdminAction::Invite {
+                        npi,
+                        expires_in_hours,
+                        json,
+                    },
+            } => {
+                let invitation = crate::admin::invite(&config, &npi, expires_in_hours).await?;
+                if json {
+                    println!("{}", serde_json::json!(invitation));
+                } else {
+                    println!("{}", invitation.url);
+                }
+                Ok(())
+            }
             Command::Log {
                 action: LogAction::Open { index },
             } => open_record(config, index).await,
+            Command::Mdl { .. } => Ok(()),
         }
     });
     match outcome {
@@ -110,17 +169,9 @@ async fn keys(config: Config, action: KeysAction) -> Result<(), app::StartError>
         KeysAction::Rotate { force } => {
             let changes = keys.rotate(force).await?;
             if changes > 0 {
-                let log = crate::tlog::TransparencyLog::open(
-                    &config,
-                    &kek_again(&config)?,
-                    store.keys.as_ref(),
-                    store.log.clone(),
-                )
-                .await?;
                 let event = crate::tlog::Event::new(crate::tlog::EventKind::AdminKeys, crate::tlog::NO_CLIENT)
                     .with_record(serde_json::json!({ "action": if force { "forced rotation" } else { "rotation" }, "changes": changes }));
-                let entry = log.entry(event, &config.issuer)?;
-                store.log.append(&[entry], crate::clock::now()).await?;
+                crate::admin::log_event(&config, &store, event).await?;
             }
             println!("{changes} key change(s) applied");
         }
@@ -141,11 +192,6 @@ async fn keys(config: Config, action: KeysAction) -> Result<(), app::StartError>
         }
     }
     Ok(())
-}
-
-/// The key-encryption key, loaded again (the key ring took ownership of the first copy).
-fn kek_again(config: &Config) -> Result<glassgate_keys::Kek, app::StartError> {
-    app::key_encryption_key(config)
 }
 
 async fn open_record(config: Config, index: u64) -> Result<(), app::StartError> {

@@ -39,6 +39,10 @@ pub struct Config {
     pub limits: Limits,
     /// The verifiable issuance log.
     pub log: LogSettings,
+    /// Browser sessions, passkey ceremonies and clinician invitations.
+    pub web: WebSettings,
+    /// Identity proofing with a mobile driver's licence (OpenID4VP, Digital Credentials API).
+    pub mdl: MdlSettings,
     /// Statically configured clients, upserted into the store at start.
     pub clients: Vec<StaticClient>,
 }
@@ -152,6 +156,9 @@ pub struct LogSettings {
     pub integrate_every_ms: u64,
     /// Most entries integrated in one checkpoint.
     pub max_batch: u64,
+    /// Memory for tiles kept to serve proofs (MiB); a tile of 256 hashes takes 16 KiB
+    /// expanded, so 256 MiB keep every tile of a 4-million-entry log.
+    pub tile_cache_mib: usize,
     /// Whether this replica takes part in sequencing (one replica at a time does, under a lock).
     pub sequencer: bool,
     /// Witnesses each new checkpoint is submitted to (C2SP tlog-witness).
@@ -165,6 +172,7 @@ impl Default for LogSettings {
             prefix: "/log/".into(),
             integrate_every_ms: 250,
             max_batch: 100_000,
+            tile_cache_mib: 256,
             sequencer: true,
             witnesses: Vec::new(),
         }
@@ -208,11 +216,83 @@ pub struct StaticClient {
     pub id_token_signed_response_alg: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// Lifetime of a browser session after a passkey sign-in.
+    pub session_ttl_secs: u64,
+    /// Lifetime of a WebAuthn ceremony's server-side state (single use).
+    pub ceremony_ttl_secs: u64,
+    /// Default lifetime of a clinician invitation.
+    pub invitation_ttl_hours: i64,
+    /// Name shown by authenticators for this relying party.
+    pub rp_name: String,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 8 * 3600,
+            ceremony_ttl_secs: 300,
+            invitation_ttl_hours: 72,
+            rp_name: "Glassgate".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MdlSettings {
+    /// Directory of PEM IACA certificates admitted as mDL issuer trust anchors (re-read
+    /// every `trust_reload_secs`, so anchors change without a restart). No anchors: every
+    /// presentation is refused.
+    pub trust_dir: Option<PathBuf>,
+    pub trust_reload_secs: u64,
+    /// The AAMVA VICAL (COSE_Sign1 list of member IACAs), fetched at start and again at its
+    /// `nextUpdate`; the last good copy is kept in the data directory.
+    pub vical_url: Option<String>,
+    /// PEM of the pinned VICAL signing root (the AAMVA DTS root CA).
+    pub vical_root: Option<PathBuf>,
+    /// PEM certificate chain (leaf first) whose DNS SAN is the issuer's host: the request
+    /// object is signed with `x509_san_dns`. Without it requests are unsigned and use the
+    /// `redirect_uri` client identifier prefix, which wallets accept only for development.
+    pub request_certificate: Option<PathBuf>,
+    /// PKCS#8 PEM P-256 key of `request_certificate`.
+    pub request_key: Option<PathBuf>,
+    /// `direct_post.jwt` (default: responses encrypted to a per-request key) or `direct_post`.
+    pub response_mode: String,
+    /// Refuse presentations whose revocation status cannot be established (CRL or status list
+    /// unreachable). A confirmed revocation always refuses.
+    pub require_revocation_status: bool,
+    /// Lifetime of one presentation request (QR code) and of its verified result.
+    pub request_ttl_secs: u64,
+    /// URL scheme of the wallet invocation link shown as the QR code.
+    pub wallet_scheme: String,
+}
+
+impl Default for MdlSettings {
+    fn default() -> Self {
+        Self {
+            trust_dir: None,
+            trust_reload_secs: 60,
+            vical_url: None,
+            vical_root: None,
+            request_certificate: None,
+            request_key: None,
+            response_mode: "direct_post.jwt".into(),
+            require_revocation_status: false,
+            request_ttl_secs: 300,
+            wallet_scheme: "openid4vp://".into(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            issuer: "http://127.0.0.1:8080".into(),
+            // `localhost`, not an IP address: WebAuthn relying party ids must be domains.
+            issuer: "http://localhost:8080".into(),
             data_dir: PathBuf::from("data"),
             database_url: None,
             redis_url: None,
@@ -226,6 +306,8 @@ impl Default for Config {
             dpop: DpopSettings::default(),
             limits: Limits::default(),
             log: LogSettings::default(),
+            web: WebSettings::default(),
+            mdl: MdlSettings::default(),
             clients: Vec::new(),
         }
     }
@@ -301,6 +383,29 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "initial_access_token must be at least 16 characters".into(),
+            ));
+        }
+        if !matches!(
+            self.mdl.response_mode.as_str(),
+            "direct_post" | "direct_post.jwt"
+        ) {
+            return Err(ConfigError::Invalid(
+                "mdl.response_mode must be direct_post.jwt or direct_post".into(),
+            ));
+        }
+        if self.mdl.vical_url.is_some() != self.mdl.vical_root.is_some() {
+            return Err(ConfigError::Invalid(
+                "mdl.vical_url and mdl.vical_root go together".into(),
+            ));
+        }
+        if self.mdl.request_certificate.is_some() != self.mdl.request_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "mdl.request_certificate and mdl.request_key go together".into(),
+            ));
+        }
+        if !(30..=3600).contains(&self.mdl.request_ttl_secs) || self.mdl.trust_reload_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "mdl.request_ttl_secs must be 30 to 3600 and mdl.trust_reload_secs positive".into(),
             ));
         }
         Ok(())

@@ -31,6 +31,7 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     InvalidSoftwareStatement,
     InsufficientUserAuthentication,
+    InvalidAuthorizationDetails,
 }
 
 impl ErrorCode {
@@ -58,6 +59,7 @@ impl ErrorCode {
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::InvalidSoftwareStatement => "invalid_software_statement",
             Self::InsufficientUserAuthentication => "insufficient_user_authentication",
+            Self::InvalidAuthorizationDetails => "invalid_authorization_details",
         }
     }
 

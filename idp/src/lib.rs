@@ -11,6 +11,7 @@
     clippy::await_holding_lock
 )]
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -20,7 +21,10 @@ pub mod error;
 pub mod jose;
 pub mod keyring;
 pub mod oauth;
+pub mod passkey;
+pub mod proofing;
 pub mod session;
 pub mod store;
 pub mod telemetry;
 pub mod tlog;
+pub mod web;

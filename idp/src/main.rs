@@ -1,4 +1,4 @@
-//! The shipped `glassgate` binary. User authentication methods plug in here as they land.
+//! The shipped `glassgate` binary: people sign in with passkeys in their browser.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,5 +8,7 @@ use std::sync::Arc;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    glassgate_idp::cli::main(Arc::new(glassgate_idp::session::NoAuthenticator))
+    glassgate_idp::cli::main(Arc::new(
+        glassgate_idp::web::authenticator::BrowserAuthenticator,
+    ))
 }

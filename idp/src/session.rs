@@ -11,6 +11,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use crate::app::AppState;
+
 /// Identity assurance per NIST SP 800-63A.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,6 +49,10 @@ pub struct AuthenticatedSession {
 #[derive(Debug, Clone)]
 pub struct AuthenticationRequest<'a> {
     pub client_id: &'a str,
+    /// The scopes the client asks for (space-separated), for the consent decision.
+    pub scope: &'a str,
+    /// `prompt=consent`: ask the person again even if they approved the client before.
+    pub force_consent: bool,
     /// Identifier of the pending authorization; a login page resumes it with
     /// [`crate::oauth::authorize::resume`].
     pub interaction: &'a str,
@@ -66,6 +72,8 @@ pub enum Authentication {
     Authenticated(AuthenticatedSession),
     /// A page must be shown (login, step-up); the response is sent as is.
     Interaction(Response),
+    /// The person is signed in but must approve the client first (the consent page).
+    ConsentRequired(Response),
     /// No way to authenticate anyone is configured.
     Unavailable,
 }
@@ -74,6 +82,7 @@ pub enum Authentication {
 pub trait Authenticator: Send + Sync {
     async fn authenticate(
         &self,
+        state: &AppState,
         request: &AuthenticationRequest<'_>,
         headers: &HeaderMap,
     ) -> Authentication;
@@ -84,7 +93,12 @@ pub struct NoAuthenticator;
 
 #[async_trait]
 impl Authenticator for NoAuthenticator {
-    async fn authenticate(&self, _: &AuthenticationRequest<'_>, _: &HeaderMap) -> Authentication {
+    async fn authenticate(
+        &self,
+        _: &AppState,
+        _: &AuthenticationRequest<'_>,
+        _: &HeaderMap,
+    ) -> Authentication {
         Authentication::Unavailable
     }
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use glassgate_idp::app::AppState;
 use glassgate_idp::session::{
     AuthenticatedSession, Authentication, AuthenticationRequest, Authenticator, CredentialRef,
     IdentityAssurance,
@@ -15,6 +16,7 @@ pub struct TestAuthenticator;
 impl Authenticator for TestAuthenticator {
     async fn authenticate(
         &self,
+        _: &AppState,
         request: &AuthenticationRequest<'_>,
         _: &HeaderMap,
     ) -> Authentication {

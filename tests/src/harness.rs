@@ -56,9 +56,20 @@ pub fn backends() -> Vec<Backend> {
 pub struct ServerOptions {
     pub env: Vec<(String, String)>,
     pub extra_toml: String,
+    /// Run the shipped `glassgate` binary (passkey sign-in in the browser) instead of the
+    /// test server with its `login_hint` authenticator. Its issuer is
+    /// `http://localhost:<port>`: WebAuthn relying party ids must be domain names.
+    pub shipped: bool,
 }
 
 impl ServerOptions {
+    pub fn shipped() -> Self {
+        Self {
+            shipped: true,
+            ..Self::default()
+        }
+    }
+
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.env.push((name.to_owned(), value.to_owned()));
         self
@@ -91,11 +102,22 @@ fn test_server_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("CARGO_BIN_EXE_glassgate-test-server") {
         return PathBuf::from(path);
     }
+    // Beside this executable (a load driver in target/<profile>), or one level up (a test
+    // in target/<profile>/deps).
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("glassgate-test-server")
+    let dir = exe.parent().unwrap();
+    let beside = dir.join("glassgate-test-server");
+    if beside.exists() {
+        return beside;
+    }
+    dir.parent().unwrap().join("glassgate-test-server")
+}
+
+fn server_binary(options: &ServerOptions) -> PathBuf {
+    match options.shipped {
+        true => workspace_binary("glassgate"),
+        false => test_server_binary(),
+    }
 }
 
 /// A binary of the workspace built beside the test server (e.g. `verifier`).
@@ -103,7 +125,7 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     let path = test_server_binary().with_file_name(name);
     assert!(
         path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace`",
+        "{} is not built: run the tests with `cargo test --workspace` (or `./scripts/test`)",
         path.display()
     );
     path
@@ -173,9 +195,12 @@ impl TestServer {
     ) -> Self {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
-        let issuer = issuer.unwrap_or_else(|| base.clone());
+        let issuer = issuer.unwrap_or_else(|| match options.shipped {
+            true => format!("http://localhost:{port}"),
+            false => base.clone(),
+        });
         let log = deployment.dir.path().join(format!("server-{port}.log"));
-        let mut command = Command::new(test_server_binary());
+        let mut command = Command::new(server_binary(&options));
         Self::environment(&mut command, &deployment, &options, &issuer, port);
         command
             .stdin(Stdio::null())
@@ -231,7 +256,7 @@ impl TestServer {
 
     /// Run a `glassgate` subcommand and return what it printed (it must succeed).
     pub async fn command_output(&self, args: &[&str]) -> String {
-        let mut command = Command::new(test_server_binary());
+        let mut command = Command::new(server_binary(&self.options));
         let port = url::Url::parse(&self.base).unwrap().port().unwrap();
         Self::environment(
             &mut command,
@@ -253,9 +278,32 @@ impl TestServer {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// Run `directory-sync` with `args` against this server's deployment (same database).
+    pub async fn directory_sync(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(workspace_binary("directory-sync"));
+        let port = url::Url::parse(&self.base).unwrap().port().unwrap();
+        Self::environment(
+            &mut command,
+            &self.deployment,
+            &self.options,
+            &self.issuer,
+            port,
+        );
+        command.args(args).stdin(Stdio::null());
+        tokio::process::Command::from(command)
+            .output()
+            .await
+            .unwrap()
+    }
+
+    /// The deployment's scratch directory (for files a test hands to the server's tools).
+    pub fn deployment_dir(&self) -> &std::path::Path {
+        self.deployment.dir.path()
+    }
+
     /// Run a `glassgate` subcommand (e.g. `keys rotate`) against this server's deployment.
     pub async fn command(&self, args: &[&str]) -> std::process::ExitStatus {
-        let mut command = Command::new(test_server_binary());
+        let mut command = Command::new(server_binary(&self.options));
         let port = url::Url::parse(&self.base).unwrap().port().unwrap();
         Self::environment(
             &mut command,

@@ -8,9 +8,12 @@
 pub mod authenticator;
 pub mod bench;
 pub mod clients;
+pub mod directory;
 pub mod harness;
 pub mod jwt;
+pub mod mdl;
 pub mod oauth;
+pub mod passkeys;
 pub mod tlog;
 
 pub use harness::{Backend, ServerOptions, TestServer, backends};

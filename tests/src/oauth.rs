@@ -38,11 +38,17 @@ pub fn client_assertion(server: &TestServer, key: &TestKey, client_id: &str) -> 
 
 /// Form members authenticating the `web` client by `private_key_jwt`.
 pub fn web_auth(server: &TestServer) -> Vec<(String, String)> {
+    web_key_auth(server, "web")
+}
+
+/// Form members authenticating `client_id` (a client registered with the web key, such as
+/// `web` or `par`) by `private_key_jwt`.
+pub fn web_key_auth(server: &TestServer, client_id: &str) -> Vec<(String, String)> {
     vec![
         ("client_assertion_type".into(), JWT_BEARER.into()),
         (
             "client_assertion".into(),
-            client_assertion(server, &server.keys.web, "web"),
+            client_assertion(server, &server.keys.web, client_id),
         ),
     ]
 }
@@ -76,6 +82,10 @@ pub async fn post(
 }
 
 /// A code for `client_id` (a plain authorization request, signed in as `subject`) and its
+/// `authorization_details` naming treatment (TEFCA exchange purpose `T-TREAT`): every
+/// authorization and token request names its purpose of use.
+pub const TREATMENT: &str = r#"[{"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-TREAT"}}]"#;
+
 /// PKCE verifier.
 pub async fn code_for(
     server: &TestServer,
@@ -95,6 +105,7 @@ pub async fn code_for(
             ("code_challenge_method", "S256"),
             ("login_hint", subject),
             ("state", "st"),
+            ("authorization_details", TREATMENT),
         ],
     )
     .await;
@@ -110,14 +121,7 @@ pub async fn redeem_web(
     code: &str,
     verifier: &str,
 ) -> (u16, HeaderMap, Value) {
-    let mut form = web_auth(server);
-    form.extend([
-        ("grant_type".into(), "authorization_code".into()),
-        ("code".into(), code.to_owned()),
-        ("redirect_uri".into(), REDIRECT_URI.into()),
-        ("code_verifier".into(), verifier.to_owned()),
-    ]);
-    post(server, "/token", &form, HeaderMap::new()).await
+    try_redeem_as(server, "web", code, verifier).await
 }
 
 /// Introspect `token` as the `basic` client; returns the response body.
@@ -139,7 +143,14 @@ pub async fn dpop_nonce(server: &TestServer, key: &TestKey) -> String {
     let mut headers = basic("dpop", crate::clients::DPOP_SECRET);
     headers.insert("dpop", HeaderValue::from_str(&proof).unwrap());
     let (status, headers, body) = server
-        .post_form("/token", &[("grant_type", "client_credentials")], headers)
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("authorization_details", TREATMENT),
+            ],
+            headers,
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "use_dpop_nonce");
@@ -165,4 +176,65 @@ pub async fn redeem_with(
         ("code_verifier", verifier),
     ];
     server.post_form("/token", &form, headers).await
+}
+
+/// `client_id` (a `private_key_jwt` client with the web key) pushes an authorization request
+/// (scope `openid offline_access`, state `rp-state`, nonce `rp-nonce`, plus `extra`); returns
+/// the `/authorize` path to send a browser to, and the PKCE verifier.
+pub async fn pushed_authorization(
+    server: &TestServer,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
+    let (verifier, challenge) = pkce_pair();
+    let mut form = web_key_auth(server, client_id);
+    form.extend([
+        ("client_id".into(), client_id.into()),
+        ("response_type".into(), "code".into()),
+        ("redirect_uri".into(), REDIRECT_URI.into()),
+        ("code_challenge".into(), challenge),
+        ("code_challenge_method".into(), "S256".into()),
+        ("state".into(), "rp-state".into()),
+        ("nonce".into(), "rp-nonce".into()),
+    ]);
+    if !extra.iter().any(|(k, _)| *k == "scope") {
+        form.push(("scope".into(), "openid offline_access".into()));
+    }
+    if !extra.iter().any(|(k, _)| *k == "authorization_details") {
+        form.push(("authorization_details".into(), TREATMENT.into()));
+    }
+    form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let (status, _, pushed) = post(server, "/par", &form, HeaderMap::new()).await;
+    assert_eq!(status, 201, "{pushed}");
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    let url = Url::parse_with_params(
+        "http://x/authorize",
+        &[("client_id", client_id), ("request_uri", request_uri)],
+    )
+    .unwrap();
+    (format!("/authorize?{}", url.query().unwrap()), verifier)
+}
+
+/// Redeem a code as `client_id` (`private_key_jwt` with the web key), whatever the answer.
+pub async fn try_redeem_as(
+    server: &TestServer,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+) -> (u16, HeaderMap, Value) {
+    let mut form = web_key_auth(server, client_id);
+    form.extend([
+        ("grant_type".into(), "authorization_code".into()),
+        ("code".into(), code.into()),
+        ("redirect_uri".into(), REDIRECT_URI.into()),
+        ("code_verifier".into(), verifier.into()),
+    ]);
+    post(server, "/token", &form, HeaderMap::new()).await
+}
+
+/// Redeem a code as `client_id`, which must succeed; the token response.
+pub async fn redeem_as(server: &TestServer, client_id: &str, code: &str, verifier: &str) -> Value {
+    let (status, _, tokens) = try_redeem_as(server, client_id, code, verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
 }

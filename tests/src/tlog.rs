@@ -95,6 +95,8 @@ pub async fn entries(server: &TestServer, size: u64) -> Vec<Vec<u8>> {
 /// Check the whole log: signature, root recomputed from every entry, each entry well formed
 /// and chained to the previous one. Returns the parsed entries.
 pub async fn audit(server: &TestServer) -> (Checkpoint, Vec<LogEntry>) {
+    // What was just sequenced is integrated (≤ 250 ms) and published (≤ 500 ms) shortly.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     let (checkpoint, _) = checkpoint(server).await.expect("a checkpoint is published");
     let raw = entries(server, checkpoint.size).await;
     assert_eq!(

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use glassgate_tests::harness::workspace_binary;
-use glassgate_tests::oauth::{JWT_BEARER, client_assertion, post};
+use glassgate_tests::oauth::{JWT_BEARER, TREATMENT, client_assertion, post};
 use glassgate_tests::tlog::{discover, wait_for_size};
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use glassgate_verifier::checkpoint::open_checkpoint;
@@ -19,6 +19,7 @@ async fn issue(server: &TestServer, n: usize) {
     for _ in 0..n {
         let form = vec![
             ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("authorization_details".to_owned(), TREATMENT.to_owned()),
             ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
             (
                 "client_assertion".to_owned(),
@@ -80,8 +81,8 @@ async fn the_monitor_verifies_the_log_and_reports_tampering() {
         // A rewritten stored hash (served in a tile).
         server
             .execute_sql(
-                "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = 0",
-                "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE idx = 0",
+                "UPDATE log_tiles SET hashes = unhex(printf('%064d', 0) || substr(hex(hashes), 65)) WHERE level = 0 AND idx = 0",
+                "UPDATE log_tiles SET hashes = overlay(hashes placing decode(repeat('00', 32), 'hex') from 1 for 32) WHERE level = 0 AND idx = 0",
             )
             .await;
         let (code, report) = monitor(&server, &vkey, &url).await;

@@ -5,8 +5,8 @@
 use glassgate_tests::clients::{BASIC_SECRET, DPOP_SECRET, M2M_SCOPE, REDIRECT_URI};
 use glassgate_tests::jwt::{TestKey, claims_of, dpop_proof, header_of, jwk_thumbprint, pkce_pair};
 use glassgate_tests::oauth::{
-    JWT_BEARER, authorize, basic, client_assertion, code_for, dpop_nonce, introspect, post,
-    query_param, redeem_with, web_auth,
+    JWT_BEARER, TREATMENT, authorize, basic, client_assertion, code_for, dpop_nonce, introspect,
+    post, query_param, redeem_with, web_auth,
 };
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use openidconnect::core::{
@@ -50,6 +50,7 @@ async fn discovery_code_pkce_refresh_with_the_openidconnect_rp() {
             .add_scope(Scope::new("offline_access".into()))
             .set_pkce_challenge(challenge)
             .add_extra_param("login_hint", "alice")
+            .add_extra_param("authorization_details", TREATMENT)
             .url();
         let response = http.get(url.as_str()).send().await.unwrap();
         assert_eq!(response.status(), 303, "{}", backend.name());
@@ -154,6 +155,7 @@ async fn discovery_code_pkce_refresh_with_the_openidconnect_rp() {
             .exchange_client_credentials()
             .unwrap()
             .add_scope(Scope::new("system/Patient.rs".into()))
+            .add_extra_param("authorization_details", TREATMENT)
             .add_extra_param("client_assertion_type", JWT_BEARER)
             .add_extra_param(
                 "client_assertion",
@@ -204,6 +206,7 @@ async fn pushed_authorization_request_then_code_with_id_token() {
                 ("scope", "openid"),
                 ("code_challenge", challenge.as_str()),
                 ("code_challenge_method", "S256"),
+                ("authorization_details", TREATMENT),
                 ("nonce", "n-0S6_WzA2Mj"),
                 ("login_hint", "bob"),
             ]
@@ -260,7 +263,14 @@ async fn dpop_bound_tokens_introspection_userinfo_and_revocation() {
         let mut headers = basic("dpop", DPOP_SECRET);
         headers.insert("dpop", proof.parse().unwrap());
         let (status, response_headers, body) = server
-            .post_form("/token", &[("grant_type", "client_credentials")], headers)
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                ],
+                headers,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["token_type"], "DPoP");
@@ -323,6 +333,7 @@ async fn secret_clients_and_scope_narrowing() {
                 "/token",
                 &[
                     ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
                     ("client_id", "post"),
                     ("client_secret", glassgate_tests::clients::POST_SECRET),
                 ],
@@ -336,6 +347,7 @@ async fn secret_clients_and_scope_narrowing() {
                 "/token",
                 &[
                     ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
                     ("scope", "system/Observation.rs"),
                 ],
                 HeaderMap::new(),
@@ -345,7 +357,10 @@ async fn secret_clients_and_scope_narrowing() {
             (status, body["error"].as_str()),
             (401, Some("invalid_client"))
         );
-        let mut form = vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+        let mut form = vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("authorization_details".to_owned(), TREATMENT.to_owned()),
+        ];
         form.push(("client_assertion_type".into(), JWT_BEARER.into()));
         form.push((
             "client_assertion".into(),

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use glassgate_tests::clients::{M2M_SCOPE, REDIRECT_URI};
 use glassgate_tests::jwt::claims_of;
-use glassgate_tests::oauth::{JWT_BEARER, basic, client_assertion, code_for, post, redeem_web};
+use glassgate_tests::oauth::{
+    JWT_BEARER, TREATMENT, basic, client_assertion, code_for, post, redeem_web,
+};
 use glassgate_tests::tlog::{
     audit, checkpoint, verify_consistency_between, verify_token_proof, wait_for_size,
 };
@@ -21,6 +23,7 @@ async fn m2m_token(server: &TestServer) -> String {
 async fn m2m_token_and_index(server: &TestServer) -> (String, u64) {
     let form = vec![
         ("grant_type".to_owned(), "client_credentials".to_owned()),
+        ("authorization_details".to_owned(), TREATMENT.to_owned()),
         ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
         (
             "client_assertion".to_owned(),
@@ -50,7 +53,10 @@ async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
         let (status, _, _) = server
             .post_form(
                 "/token",
-                &[("grant_type", "client_credentials")],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                ],
                 basic("basic", "wrong"),
             )
             .await;
@@ -247,6 +253,7 @@ async fn the_log_survives_kill_9_during_issuance() {
                         .post(format!("{base}/token"))
                         .form(&[
                             ("grant_type", "client_credentials"),
+                            ("authorization_details", TREATMENT),
                             ("client_assertion_type", JWT_BEARER),
                             ("client_assertion", &assertion),
                         ])

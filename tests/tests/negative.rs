@@ -10,8 +10,8 @@ use glassgate_tests::jwt::{
     random_id, unsigned,
 };
 use glassgate_tests::oauth::{
-    JWT_BEARER, authorize, basic, code_for, dpop_nonce, introspect, post, query_param, redeem_web,
-    redeem_with, web_auth,
+    JWT_BEARER, TREATMENT, authorize, basic, code_for, dpop_nonce, introspect, post, query_param,
+    redeem_web, redeem_with, web_auth,
 };
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
@@ -38,6 +38,7 @@ fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn token_with_assertion(server: &TestServer, jwt: &str) -> (u16, Value) {
     let mut f = form(&[
         ("grant_type", "client_credentials"),
+        ("authorization_details", TREATMENT),
         ("client_assertion_type", JWT_BEARER),
     ]);
     f.push(("client_assertion".into(), jwt.to_owned()));
@@ -56,6 +57,7 @@ async fn authorization_endpoint_refusals() {
             ("redirect_uri", REDIRECT_URI),
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
+            ("authorization_details", TREATMENT),
             ("login_hint", "alice"),
             ("state", "s1"),
         ];
@@ -162,6 +164,7 @@ async fn authorization_endpoint_refusals() {
                 ("redirect_uri", PUBLIC_REDIRECT_URI),
                 ("code_challenge", &challenge),
                 ("code_challenge_method", "S256"),
+                ("authorization_details", TREATMENT),
                 ("scope", "bad\"scope"),
                 ("login_hint", "a"),
             ],
@@ -192,6 +195,7 @@ async fn authorization_endpoint_refusals() {
             ("redirect_uri", REDIRECT_URI),
             ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
+            ("authorization_details", TREATMENT),
             ("login_hint", "x"),
         ]));
         let (status, _, pushed) = post(&server, "/par", &f, HeaderMap::new()).await;
@@ -272,7 +276,10 @@ async fn token_endpoint_refusals() {
         let (s, _, b) = server
             .post_form(
                 "/token",
-                &[("grant_type", "client_credentials")],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                ],
                 basic("ghost", "x"),
             )
             .await;
@@ -280,7 +287,10 @@ async fn token_endpoint_refusals() {
         let (s, h, b) = server
             .post_form(
                 "/token",
-                &[("grant_type", "client_credentials")],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                ],
                 basic("basic", "wrong"),
             )
             .await;
@@ -300,6 +310,7 @@ async fn token_endpoint_refusals() {
                 "/token",
                 &[
                     ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
                     ("client_id", "public"),
                 ],
                 none.clone(),
@@ -401,6 +412,7 @@ async fn token_endpoint_refusals() {
         // 34. wrong assertion type.
         let mut f = form(&[
             ("grant_type", "client_credentials"),
+            ("authorization_details", TREATMENT),
             ("client_assertion_type", "urn:wrong"),
         ]);
         f.push((
@@ -560,7 +572,10 @@ async fn dpop_and_resource_refusals() {
             h.insert("dpop", proof.parse().unwrap());
             h
         };
-        let cc = [("grant_type", "client_credentials")];
+        let cc = [
+            ("grant_type", "client_credentials"),
+            ("authorization_details", TREATMENT),
+        ];
         // 45. wrong htm, 46. wrong htu, 47. no nonce (use_dpop_nonce with a fresh nonce header),
         // 48. replayed proof, 49. stale iat, 50. wrong typ, 51. a DPoP-bound client with no proof.
         let (s, _, b) = server
@@ -748,7 +763,10 @@ async fn dynamic_registration_and_its_refusals() {
         let (s, _, b) = server
             .post_form(
                 "/token",
-                &[("grant_type", "client_credentials")],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                ],
                 basic(client_id, secret),
             )
             .await;
@@ -795,7 +813,10 @@ async fn dynamic_registration_and_its_refusals() {
         let (s, _, b) = server
             .post_form(
                 "/token",
-                &[("grant_type", "client_credentials")],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                ],
                 basic(client_id, secret),
             )
             .await;

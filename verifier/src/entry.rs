@@ -11,7 +11,7 @@ pub const MAX_ENTRY_LEN: usize = 4096;
 /// `prev` of entry 0.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The event types of version 1.
-pub const EVENT_TYPES: [&str; 9] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "token.issued",
     "token.refused",
     "authorization.granted",
@@ -21,6 +21,7 @@ pub const EVENT_TYPES: [&str; 9] = [
     "admin.keys",
     "admin.client",
     "admin.policy",
+    "admin.account",
 ];
 /// Domain tag of the private-record commitment.
 pub const COMMITMENT_TAG: &[u8] = b"glassgate-log-record/v1\n";

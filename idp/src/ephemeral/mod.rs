@@ -62,6 +62,27 @@ pub mod keys {
     pub fn pushed_request(request_uri_id: &str) -> String {
         format!("par:{request_uri_id}")
     }
+    /// A WebAuthn ceremony's server-side state (single use).
+    pub fn passkey_ceremony(ceremony: &str) -> String {
+        format!("webauthn:{ceremony}")
+    }
+    /// A signed-in browser, under the hash of its cookie value.
+    pub fn browser_session(session_hash: &str) -> String {
+        format!("session:{session_hash}")
+    }
+    /// The session that signed in for a pending authorization (set by the login page or by
+    /// an existing session that still needs consent), consumed when the code is issued.
+    pub fn interaction_session(interaction: &str) -> String {
+        format!("authz-session:{interaction}")
+    }
+    /// An mDL presentation request awaiting the wallet's answer (single use).
+    pub fn proofing_request(transaction: &str) -> String {
+        format!("mdl:{transaction}")
+    }
+    /// The verified (or refused) outcome of an mDL presentation, for the browser that asked.
+    pub fn proofing_result(transaction: &str) -> String {
+        format!("mdl-result:{transaction}")
+    }
     pub fn pending_authorization(interaction: &str) -> String {
         format!("authz:{interaction}")
     }

@@ -172,6 +172,8 @@ async fn continue_with(
     let no_interaction = request.prompt.iter().any(|p| p == "none");
     let auth_request = AuthenticationRequest {
         client_id: &request.client_id,
+        scope: &request.scope,
+        force_consent: request.prompt.iter().any(|p| p == "consent"),
         interaction: &interaction,
         login_hint: request.login_hint.as_deref(),
         force_login: request.prompt.iter().any(|p| p == "login"),
@@ -182,7 +184,7 @@ async fn continue_with(
     };
     let outcome = state
         .authenticator
-        .authenticate(&auth_request, headers)
+        .authenticate(state, &auth_request, headers)
         .await;
     let error = match outcome {
         Authentication::Authenticated(session) => {
@@ -192,7 +194,15 @@ async fn continue_with(
                 .await;
             return issue_code(state, request, session).await;
         }
-        Authentication::Interaction(page) if !no_interaction => return page,
+        Authentication::Interaction(page) | Authentication::ConsentRequired(page)
+            if !no_interaction =>
+        {
+            return page;
+        }
+        Authentication::ConsentRequired(_) => OAuthError::new(
+            ErrorCode::ConsentRequired,
+            "the person has not approved this client and prompt=none was given",
+        ),
         Authentication::Interaction(_) => OAuthError::new(
             ErrorCode::LoginRequired,
             "the person must sign in and prompt=none was given",
@@ -206,6 +216,43 @@ async fn continue_with(
         ),
     };
     refuse(state, &request, error).await
+}
+
+/// The pending authorization request of an interaction, without consuming it.
+pub async fn pending(
+    state: &AppState,
+    interaction: &str,
+) -> OAuthResult<Option<AuthorizationRequest>> {
+    let Some(stored) = state
+        .ephemeral
+        .get(&keys::pending_authorization(interaction))
+        .await
+        .map_err(OAuthError::server_error)?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&stored)
+        .map(Some)
+        .map_err(OAuthError::server_error)
+}
+
+/// End a pending authorization with an error sent to the client (the person declined).
+pub async fn refuse_pending(
+    state: &AppState,
+    interaction: &str,
+    error: OAuthError,
+) -> OAuthResult<Response> {
+    let stored = state
+        .ephemeral
+        .take(&keys::pending_authorization(interaction))
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| {
+            OAuthError::invalid_request("the authorization request expired; start again")
+        })?;
+    let request: AuthorizationRequest =
+        serde_json::from_slice(&stored).map_err(OAuthError::server_error)?;
+    Ok(refuse(state, &request, error).await)
 }
 
 /// Resume a pending authorization once a login page has authenticated the person.

@@ -52,7 +52,14 @@ pub fn metadata(state: &AppState) -> Value {
         "claims_parameter_supported": false,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ["phr", "phrh"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "fhirUser", "verified_claims"],
+        "authorization_details_types_supported": [glassgate_policies::authorization_details::PURPOSE_OF_USE_TYPE],
+        // OpenID Connect for Identity Assurance: IAL2 from a mobile driving licence.
+        "verified_claims_supported": true,
+        "trust_frameworks_supported": ["nist_800_63A"],
+        "evidence_supported": ["document"],
+        "documents_supported": ["driving_permit"],
+        "claims_in_verified_claims_supported": ["given_name", "family_name", "birthdate"],
     });
     // Where auditors find the log and the key its checkpoints are signed with.
     doc["transparency_log"] = json!({

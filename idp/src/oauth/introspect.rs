@@ -39,6 +39,11 @@ struct Introspection {
     jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<serde_json::Value>,
+    /// The purpose of use the token serves, in both code systems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purpose_of_use: Option<glassgate_policies::PurposeOfUse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_details: Option<serde_json::Value>,
 }
 
 pub async fn introspect(
@@ -70,7 +75,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
     let token = params.require("token")?;
     if let Some(active) = active_access_token(state, token).await? {
         let r = active.stored.record;
+        let purpose = super::purpose::from_stored(r.purpose.as_deref());
         return Ok(Introspection {
+            authorization_details: purpose.as_ref().map(super::purpose::authorization_details),
+            purpose_of_use: purpose,
             active: true,
             token_type: Some(if r.cnf_jkt.is_some() {
                 "DPoP"
@@ -96,8 +104,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
         .map_err(OAuthError::server_error)?;
     match refresh {
         Some(r) if !r.used && !r.revoked && r.record.expires_at > clock::now() => {
+            let purpose = super::purpose::from_stored(r.grant.purpose.as_deref());
             Ok(Introspection {
                 active: true,
+                authorization_details: purpose.as_ref().map(super::purpose::authorization_details),
+                purpose_of_use: purpose,
                 token_type: Some("refresh_token"),
                 scope: Some(r.record.scope),
                 client_id: Some(r.record.client_id),

@@ -12,6 +12,7 @@ use glassgate_keys::Algorithm;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+use super::clinician::ActiveClinician;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{OAuthError, OAuthResult};
@@ -115,6 +116,9 @@ struct AccessTokenClaims<'a> {
     amr: Option<Vec<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
+    /// The one purpose of use this token serves, in both code systems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purpose_of_use: Option<&'a glassgate_policies::PurposeOfUse>,
 }
 
 /// Who the token is for and what it may do.
@@ -125,6 +129,7 @@ pub struct TokenSubject<'a> {
     /// The user grant, absent for `client_credentials`.
     pub grant: Option<&'a GrantRecord>,
     pub cnf_jkt: Option<&'a str>,
+    pub purpose: Option<&'a glassgate_policies::PurposeOfUse>,
 }
 
 pub fn access_token(
@@ -155,6 +160,7 @@ pub fn access_token(
             .grant
             .map(|g| g.amr.split(' ').filter(|m| !m.is_empty()).collect()),
         cnf: who.cnf_jkt.map(|jkt| Confirmation { jkt }),
+        purpose_of_use: who.purpose,
     };
     let signer = state
         .keys
@@ -172,6 +178,7 @@ pub fn access_token(
         issued_at: now,
         expires_at: now + ttl,
         cnf_jkt: who.cnf_jkt.map(str::to_owned),
+        purpose: who.purpose.map(super::purpose::to_stored),
     };
     Ok((token, record))
 }
@@ -191,6 +198,19 @@ struct IdTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<&'a str>,
     amr: Vec<&'a str>,
+    /// SMART App Launch: the person's FHIR resource (a clinician's NPD Practitioner URL).
+    #[serde(rename = "fhirUser", skip_serializing_if = "Option::is_none")]
+    fhir_user: Option<&'a str>,
+    /// OpenID Connect for Identity Assurance: IAL2 evidence once the person is proofed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_claims: Option<serde_json::Value>,
+}
+
+/// Claims about the person beyond `sub` that an ID token may carry.
+#[derive(Debug, Default)]
+pub struct IdentityClaims<'a> {
+    pub fhir_user: Option<&'a str>,
+    pub verified_claims: Option<serde_json::Value>,
 }
 
 pub fn id_token(
@@ -198,6 +218,7 @@ pub fn id_token(
     grant: &GrantRecord,
     nonce: Option<&str>,
     algorithm: Option<&str>,
+    identity: IdentityClaims<'_>,
 ) -> OAuthResult<String> {
     let now = clock::now();
     let claims = IdTokenClaims {
@@ -211,6 +232,8 @@ pub fn id_token(
         nonce,
         acr: grant.acr.as_deref(),
         amr: grant.amr.split(' ').filter(|m| !m.is_empty()).collect(),
+        fhir_user: identity.fhir_user,
+        verified_claims: identity.verified_claims,
     };
     let algorithm = algorithm
         .and_then(Algorithm::from_jose_name)
@@ -254,7 +277,9 @@ pub fn issued_entry(
     grant: Option<&GrantRecord>,
     refresh: Option<&RefreshTokenRecord>,
     id_token: bool,
+    clinician: Option<&ActiveClinician>,
 ) -> OAuthResult<PendingEntry> {
+    let purpose = super::purpose::from_stored(access.purpose.as_deref());
     let mut event = Event::new(EventKind::TokenIssued, &access.client_id)
         .with_subject(&access.subject)
         .with_jti(&access.jti)
@@ -269,7 +294,15 @@ pub fn issued_entry(
             "refresh_token_hash": refresh.map(|r| &r.token_hash),
             "refresh_expires_at": refresh.map(|r| r.expires_at),
             "id_token": id_token,
+            "directory_release": clinician.and_then(|c| c.release.as_deref()),
+            "fhir_user": clinician.and_then(|c| c.fhir_user.as_deref()),
         }));
+    if let Some(c) = clinician {
+        event = event.with_npi(&c.npi);
+    }
+    if let Some(p) = &purpose {
+        event = event.with_purpose(super::purpose::log_code(p));
+    }
     if let Some(g) = grant {
         let amr: Vec<String> = g
             .amr

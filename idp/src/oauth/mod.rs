@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
+pub mod clinician;
 pub mod discovery;
 pub mod dpop;
 pub mod introspect;
@@ -10,6 +11,7 @@ pub mod issuance;
 pub mod par;
 pub mod params;
 pub mod pkce;
+pub mod purpose;
 pub mod registration;
 pub mod request;
 pub mod resource;

@@ -23,6 +23,8 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// RFC 9449 §10: the DPoP key the code will be bound to.
     pub dpop_jkt: Option<String>,
+    /// The one purpose of use the tokens will serve (`authorization_details`).
+    pub purpose: glassgate_policies::PurposeOfUse,
 }
 
 /// Where errors of a request go: before the redirect URI is trusted they cannot be
@@ -108,6 +110,7 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
     )
     .map_err(redirect)?;
     let scope = scope::resolve(params.get("scope"), &client.record).map_err(redirect)?;
+    let purpose = super::purpose::from_params(params).map_err(redirect)?;
     let prompt: Vec<String> = params
         .get("prompt")
         .unwrap_or_default()
@@ -155,5 +158,6 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
             .collect(),
         login_hint: params.get("login_hint").map(str::to_owned),
         dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
+        purpose,
     })
 }

@@ -90,5 +90,13 @@ async fn handle(
                 .with_challenge(challenge),
         );
     }
-    Ok(json!({ "sub": active.stored.record.subject }))
+    let record = &active.stored.record;
+    let mut claims = json!({ "sub": record.subject });
+    let person = super::clinician::check(state, &record.subject).await?;
+    if let Some(verified) =
+        super::clinician::verified_claims_for(&record.scope, person.verified_claims.as_ref())
+    {
+        claims["verified_claims"] = verified;
+    }
+    Ok(claims)
 }

@@ -1,6 +1,7 @@
 //! Durable storage: one repository trait per aggregate, one implementation per backend
 //! (`sqlite`, `postgres`). Callers hold a [`Store`] and never branch on the backend.
 
+pub mod accounts;
 pub mod model;
 mod postgres;
 mod sqlite;
@@ -12,7 +13,8 @@ use glassgate_keys::{KeyPurpose, KeyRecord, KeyStatus};
 
 use crate::config::Config;
 use model::{
-    AccessTokenState, ClientRecord, Issuance, IssuanceOutcome, RefreshTokenState, TreeState,
+    AccessTokenState, ClientRecord, Issuance, IssuanceOutcome, RefreshTokenState, StoredTile,
+    TreeState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -82,10 +84,11 @@ pub trait IntegrationTxn: Send {
     async fn sequenced(&mut self) -> StoreResult<u64>;
     /// Entry bytes of `start..end`, in order.
     async fn entries(&mut self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
-    /// Stored hashes by stored-hash index (`None` where absent), seeing this transaction's writes.
-    async fn hashes(&mut self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>>;
-    /// Append stored hashes at `first..first + hashes.len()`.
-    async fn put_hashes(&mut self, first: u64, hashes: &[[u8; 32]]) -> StoreResult<()>;
+    /// The stored hash tiles among `keys` (level, index), seeing this transaction's writes.
+    async fn tiles(&mut self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>>;
+    /// Write tiles: new ones, or longer versions of stored ones. A write that is not an
+    /// extension of the stored tile (shorter, or a different prefix) is refused.
+    async fn put_tiles(&mut self, tiles: &[StoredTile]) -> StoreResult<()>;
     /// Compare-and-swap the published tree from `previous` size to `next`, recording the
     /// checkpoint. `false` when another sequencer moved the tree first.
     async fn publish(
@@ -105,7 +108,8 @@ pub trait LogRepository: Send + Sync {
     async fn begin_integration(&self) -> StoreResult<Option<Box<dyn IntegrationTxn>>>;
     async fn tree(&self) -> StoreResult<Option<TreeState>>;
     async fn entries(&self, start: u64, end: u64) -> StoreResult<Vec<Vec<u8>>>;
-    async fn hashes(&self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>>;
+    /// The stored hash tiles among `keys` (level, index); absent ones are left out.
+    async fn tiles(&self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>>;
     async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>>;
     async fn sealed_record(&self, index: u64) -> StoreResult<Option<Vec<u8>>>;
     async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()>;
@@ -120,6 +124,7 @@ pub trait Health: Send + Sync {
 /// The repositories of one backend.
 #[derive(Clone)]
 pub struct Store {
+    pub accounts: Arc<dyn accounts::AccountRepository>,
     pub clients: Arc<dyn ClientRepository>,
     pub keys: Arc<dyn KeyRepository>,
     pub tokens: Arc<dyn TokenRepository>,

@@ -167,6 +167,8 @@ pub struct GrantRecord {
     pub amr: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The purpose of use the grant serves, as attested (`system#code`).
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +183,8 @@ pub struct AccessTokenRecord {
     pub expires_at: i64,
     /// RFC 9449 `cnf.jkt` when DPoP-bound.
     pub cnf_jkt: Option<String>,
+    /// The purpose of use the token serves, as attested (`system#code`).
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +292,7 @@ pub type AccessTokenRow = (
     i64,
     i64,
     Option<String>,
+    Option<String>,
     bool,
 );
 
@@ -302,6 +307,7 @@ pub fn access_token_from_row(row: AccessTokenRow) -> AccessTokenState {
         issued_at,
         expires_at,
         cnf_jkt,
+        purpose,
         revoked,
     ) = row;
     AccessTokenState {
@@ -315,73 +321,71 @@ pub fn access_token_from_row(row: AccessTokenRow) -> AccessTokenState {
             issued_at,
             expires_at,
             cnf_jkt,
+            purpose,
         },
         revoked,
     }
 }
 
-/// Row shape of a refresh token joined with its grant.
-pub type RefreshTokenRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    bool,
-    String,
-    String,
-    i64,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    bool,
-);
+/// Row shape of a refresh token joined with its grant (column aliases in the queries).
+#[derive(sqlx::FromRow)]
+pub struct RefreshTokenRow {
+    token_hash: String,
+    grant_id: String,
+    client_id: String,
+    scope: String,
+    issued_at: i64,
+    expires_at: i64,
+    cnf_jkt: Option<String>,
+    used: bool,
+    subject: String,
+    grant_scope: String,
+    auth_time: i64,
+    acr: Option<String>,
+    amr: String,
+    grant_created_at: i64,
+    grant_expires_at: i64,
+    grant_purpose: Option<String>,
+    revoked: bool,
+}
+
+/// The columns of [`RefreshTokenRow`], the same on both backends.
+pub const REFRESH_TOKEN_COLUMNS: &str = "r.token_hash, r.grant_id, r.client_id, r.scope, \
+    r.issued_at, r.expires_at, r.cnf_jkt, r.used_at IS NOT NULL AS used, g.subject, \
+    g.scope AS grant_scope, g.auth_time, g.acr, g.amr, g.created_at AS grant_created_at, \
+    g.expires_at AS grant_expires_at, g.purpose AS grant_purpose, \
+    g.revoked_at IS NOT NULL AS revoked";
+
+/// The columns of [`AccessTokenRow`], the same on both backends.
+pub const ACCESS_TOKEN_COLUMNS: &str = "t.jti, t.client_id, t.subject, t.grant_id, t.scope, \
+    t.audience, t.issued_at, t.expires_at, t.cnf_jkt, t.purpose, \
+    (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked";
 
 pub fn refresh_token_from_row(row: RefreshTokenRow) -> RefreshTokenState {
-    let (
-        token_hash,
-        grant_id,
-        client_id,
-        scope,
-        issued_at,
-        expires_at,
-        cnf_jkt,
-        used,
-        subject,
-        grant_scope,
-        auth_time,
-        acr,
-        amr,
-        created_at,
-        grant_expires_at,
-        revoked,
-    ) = row;
     RefreshTokenState {
         grant: GrantRecord {
-            grant_id: grant_id.clone(),
-            client_id: client_id.clone(),
-            subject,
-            scope: grant_scope,
-            auth_time,
-            acr,
-            amr,
-            created_at,
-            expires_at: grant_expires_at,
+            grant_id: row.grant_id.clone(),
+            client_id: row.client_id.clone(),
+            subject: row.subject,
+            scope: row.grant_scope,
+            auth_time: row.auth_time,
+            acr: row.acr,
+            amr: row.amr,
+            created_at: row.grant_created_at,
+            expires_at: row.grant_expires_at,
+            purpose: row.grant_purpose,
         },
         record: RefreshTokenRecord {
-            token_hash,
-            grant_id,
-            client_id,
-            scope,
-            issued_at,
-            expires_at,
-            cnf_jkt,
+            token_hash: row.token_hash,
+            grant_id: row.grant_id,
+            client_id: row.client_id,
+            scope: row.scope,
+            issued_at: row.issued_at,
+            expires_at: row.expires_at,
+            cnf_jkt: row.cnf_jkt,
         },
-        used,
-        revoked,
+        used: row.used,
+        revoked: row.revoked,
     }
 }
 
@@ -482,14 +486,31 @@ pub fn assign_log_indexes(
     }
 }
 
-/// Stored hashes read back as `(index, hash)` rows, put in the order they were asked for.
-pub fn hashes_in_order(
-    indexes: &[u64],
-    rows: Vec<(i64, Vec<u8>)>,
-) -> Result<Vec<Option<[u8; 32]>>, super::StoreError> {
-    let mut found = std::collections::HashMap::with_capacity(rows.len());
-    for (idx, hash) in rows {
-        found.insert(to_u64(idx)?, digest_from(&hash)?);
+/// One stored hash tile (C2SP tlog-tiles): `hashes` holds 1 to 256 hashes of tree level
+/// `8 × level`, from position `256 × index`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTile {
+    pub level: u8,
+    pub index: u64,
+    pub hashes: Vec<[u8; 32]>,
+}
+
+impl StoredTile {
+    /// From a stored row; `None` unless the bytes are 1 to 256 whole hashes.
+    pub fn from_row(level: i64, index: i64, bytes: &[u8]) -> Result<Self, super::StoreError> {
+        let corrupt = || super::StoreError::Corrupt(format!("stored tile {level}/{index}"));
+        let (hashes, rest) = bytes.as_chunks::<32>();
+        if !rest.is_empty() || hashes.is_empty() || hashes.len() > 256 {
+            return Err(corrupt());
+        }
+        Ok(Self {
+            level: u8::try_from(level).map_err(|_| corrupt())?,
+            index: to_u64(index)?,
+            hashes: hashes.to_vec(),
+        })
     }
-    Ok(indexes.iter().map(|i| found.get(i).copied()).collect())
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.hashes.concat()
+    }
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use base64::Engine;
 use glassgate_verifier::proof_doc::TlogProof;
 use glassgate_verifier::tile::{TileCoord, TileKind, format_entry_bundle};
-use glassgate_verifier::tree::{consistency_proof, inclusion_proof, stored_hash_index};
+use glassgate_verifier::tree::{consistency_proof, inclusion_proof};
 
 use super::{LogError, jti_hash};
 use crate::app::AppState;
@@ -113,6 +113,7 @@ fn tile_end(level: u8, index: u64, width: u64) -> Option<u64> {
         .checked_mul(leaves_per_hash)
 }
 
+/// Served from storage, not from the proof cache: what an auditor fetches is what is stored.
 async fn hash_tile(
     state: &AppState,
     level: u8,
@@ -123,19 +124,12 @@ async fn hash_tile(
     if tile_end(level, index, width).is_none_or(|end| end > size) {
         return Ok(None);
     }
-    let first = index * 256;
-    let indexes: Vec<u64> = (first..first + width)
-        .map(|n| stored_hash_index(8 * u32::from(level), n))
-        .collect();
-    let hashes = state.log.store.hashes(&indexes).await?;
-    let mut out = Vec::with_capacity(hashes.len() * 32);
-    for hash in hashes {
-        out.extend_from_slice(
-            &hash
-                .ok_or_else(|| LogError::Inconsistent("a published tile hash is missing".into()))?,
-        );
-    }
-    Ok(Some(out))
+    let stored = state.log.store.tiles(&[(level, index)]).await?;
+    let hashes = stored
+        .first()
+        .and_then(|t| t.hashes.get(..usize::try_from(width).ok()?))
+        .ok_or_else(|| LogError::Inconsistent("a published tile is missing".into()))?;
+    Ok(Some(hashes.concat()))
 }
 
 async fn entry_bundle(
@@ -167,7 +161,7 @@ async fn proof_for(state: &AppState, index: u64) -> Response {
     let inclusion = match state
         .log
         .cache
-        .compute(state.log.store.as_ref(), |r| {
+        .compute(state.log.store.as_ref(), tree.size, |r| {
             inclusion_proof(index, tree.size, r)
         })
         .await
@@ -232,7 +226,9 @@ async fn consistency(
     match state
         .log
         .cache
-        .compute(state.log.store.as_ref(), |r| consistency_proof(old, new, r))
+        .compute(state.log.store.as_ref(), new, |r| {
+            consistency_proof(old, new, r)
+        })
         .await
     {
         Ok(proof) => {

@@ -15,6 +15,7 @@ pub enum EventKind {
     AdminKeys,
     AdminClient,
     AdminPolicy,
+    AdminAccount,
 }
 
 impl EventKind {
@@ -29,6 +30,7 @@ impl EventKind {
             Self::AdminKeys => "admin.keys",
             Self::AdminClient => "admin.client",
             Self::AdminPolicy => "admin.policy",
+            Self::AdminAccount => "admin.account",
         }
     }
 }
@@ -49,7 +51,11 @@ pub struct Event {
     pub acr: Option<String>,
     pub amr: Option<Vec<String>>,
     pub ial: Option<String>,
+    /// The clinician's NPI (public data), for clinician issuances.
+    pub npi: Option<String>,
     pub refusal: Option<String>,
+    /// The exchange purpose code (e.g. `T-TREAT`), for issuances and authorization decisions.
+    pub purpose: Option<String>,
     /// Everything else (scopes, lifetimes, grant ids…): private, committed to.
     pub record: Value,
 }
@@ -64,7 +70,9 @@ impl Event {
             acr: None,
             amr: None,
             ial: None,
+            npi: None,
             refusal: None,
+            purpose: None,
             record: Value::Object(serde_json::Map::new()),
         }
     }
@@ -80,6 +88,18 @@ impl Event {
     pub fn with_assurance(mut self, acr: Option<&str>, amr: &[String]) -> Self {
         self.acr = acr.map(str::to_owned);
         self.amr = (!amr.is_empty()).then(|| amr.to_vec());
+        self
+    }
+    pub fn with_ial(mut self, ial: &str) -> Self {
+        self.ial = Some(ial.to_owned());
+        self
+    }
+    pub fn with_npi(mut self, npi: &str) -> Self {
+        self.npi = Some(npi.to_owned());
+        self
+    }
+    pub fn with_purpose(mut self, code: &str) -> Self {
+        self.purpose = Some(code.to_owned());
         self
     }
     pub fn with_refusal(mut self, code: &str) -> Self {

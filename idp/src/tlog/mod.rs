@@ -11,6 +11,7 @@ pub mod event;
 pub mod reader;
 pub mod record;
 pub mod sequencer;
+pub mod tiles;
 pub mod witness;
 
 use std::sync::Arc;
@@ -56,8 +57,8 @@ pub struct TransparencyLog {
     sealer: RecordSealer,
     pub store: Arc<dyn LogRepository>,
     pub max_batch: u64,
-    /// Stored hashes are immutable: proofs reuse them across requests.
-    pub cache: reader::HashCache,
+    /// Tiles only ever grow: proofs reuse them across requests.
+    pub cache: reader::TileCache,
     published: std::sync::Mutex<Option<(std::time::Instant, TreeState)>>,
 }
 
@@ -106,7 +107,7 @@ impl TransparencyLog {
             sealer: RecordSealer::new(&record_secret)?,
             store,
             max_batch: config.log.max_batch.max(1),
-            cache: reader::HashCache::new(4_000_000),
+            cache: reader::TileCache::new(config.log.tile_cache_mib.saturating_mul(1 << 20)),
             published: std::sync::Mutex::new(None),
         })
     }
@@ -138,8 +139,8 @@ impl TransparencyLog {
             iss: issuer.to_owned(),
             client: event.client,
             org: None,
-            npi: None,
-            purpose: None,
+            npi: event.npi,
+            purpose: event.purpose,
             acr: event.acr,
             amr: event.amr,
             ial: event.ial,

@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use glassgate_verifier::entry::{GENESIS_PREV, LogEntry, entry_digest, hex};
+use glassgate_verifier::leaf_hash;
 use glassgate_verifier::proof::verify_consistency;
-use glassgate_verifier::tree::{
-    consistency_proof, stored_hash_count, stored_hashes_for_new_leaf, tree_hash,
-};
-use glassgate_verifier::{EMPTY_ROOT, Hash, leaf_hash};
+use glassgate_verifier::tree::{consistency_proof, tree_hash};
 
 use super::reader::{FromTxn, compute_with};
+use super::tiles::{Appender, right_edge};
 use super::{LogError, TransparencyLog};
 use crate::clock;
 use crate::store::IntegrationTxn;
@@ -43,30 +42,34 @@ pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, 
     let new_size = sequenced.min(old_size + log.max_batch);
     let entries = read_chained(txn.as_mut(), old_size, new_size).await?;
 
-    // Append leaf by leaf; each leaf's new stored hashes are what the next one builds on.
-    let mut loaded: HashMap<u64, Hash> = HashMap::new();
-    let mut new_hashes: Vec<Hash> = Vec::with_capacity(entries.len() * 2);
-    for (n, entry) in (old_size..).zip(&entries) {
-        let leaf = leaf_hash(entry);
-        let hashes = compute_with(&mut loaded, &mut FromTxn(txn.as_mut()), |r| {
-            stored_hashes_for_new_leaf(n, &leaf, r)
-        })
-        .await?;
-        for (index, hash) in (stored_hash_count(n)..).zip(&hashes) {
-            loaded.insert(index, *hash);
-        }
-        new_hashes.extend(hashes);
+    // Append the leaves to the right edge of the tree: the only tiles that change.
+    let edge: Vec<_> = right_edge(old_size).into_iter().map(|(k, _)| k).collect();
+    let stored = if edge.is_empty() {
+        Vec::new()
+    } else {
+        txn.tiles(&edge).await?
+    };
+    let mut appender = Appender::new(old_size, &stored).map_err(refuse)?;
+    for entry in &entries {
+        appender.push(leaf_hash(entry));
     }
-    let computed_root = compute_with(&mut loaded, &mut FromTxn(txn.as_mut()), |r| {
+    let written = appender.finish();
+    let mut computed = HashMap::new();
+    for tile in &written {
+        computed.insert(
+            (tile.level, tile.index),
+            Arc::new(super::tiles::Expanded::new(tile.hashes.clone())),
+        );
+    }
+    let computed_root = compute_with(&mut computed, &mut FromTxn(txn.as_mut()), new_size, |r| {
         tree_hash(new_size, r)
     })
     .await?;
-    txn.put_hashes(stored_hash_count(old_size), &new_hashes)
-        .await?;
+    txn.put_tiles(&written).await?;
 
     // Re-derive from storage alone before signing anything.
-    let mut stored: HashMap<u64, Hash> = HashMap::new();
-    let root = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), |r| {
+    let mut stored = HashMap::new();
+    let root = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), new_size, |r| {
         tree_hash(new_size, r)
     })
     .await?;
@@ -76,7 +79,8 @@ pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, 
         )));
     }
     if let Some(previous) = &current {
-        let old_root = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), |r| {
+        // Tiles only grow, so the tree of the last checkpoint is still in storage.
+        let old_root = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), old_size, |r| {
             tree_hash(old_size, r)
         })
         .await?;
@@ -86,7 +90,7 @@ pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, 
             )));
         }
         if old_size > 0 && old_size < new_size {
-            let proof = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), |r| {
+            let proof = compute_with(&mut stored, &mut FromTxn(txn.as_mut()), new_size, |r| {
                 consistency_proof(old_size, new_size, r)
             })
             .await?;
@@ -96,7 +100,7 @@ pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, 
                 ))
             })?;
         }
-    } else if new_size == 0 && root != EMPTY_ROOT {
+    } else if new_size == 0 && root != glassgate_verifier::EMPTY_ROOT {
         return Err(refuse("empty tree with a non-empty root".into()));
     }
     let next = TreeState {

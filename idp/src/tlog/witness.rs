@@ -84,7 +84,8 @@ async fn submit_one(
         let mut body = format!("old {old}\n");
         if old > 0 && old < tree.size {
             let mut loaded = std::collections::HashMap::new();
-            let proof = compute_with(&mut loaded, &mut FromStore(log.store.as_ref()), |r| {
+            let store = &mut FromStore(log.store.as_ref());
+            let proof = compute_with(&mut loaded, store, tree.size, |r| {
                 consistency_proof(old, tree.size, r)
             })
             .await?;

@@ -5,7 +5,9 @@
 //!   writer token issuance uses, while the sequencer integrates every 250 ms; reports
 //!   appends/s and the integration delay (commit → covered by a signed checkpoint) p50/p99.
 //! - `bench-log proofs --size N`: builds a log of N entries, starts the release server on
-//!   it, and requests inclusion proofs for random indexes at 64 connections; proofs/s, p50/p99.
+//!   it, and requests inclusion proofs for random indexes at 64 connections (minimal
+//!   keep-alive HTTP/1.1 client); proofs/s, p50/p99. `--keep NAME` keeps the filled database
+//!   for the next run.
 //!
 //! DATABASE_URL=postgres://… target/release/bench-log appends --seconds 20
 
@@ -18,7 +20,10 @@ use glassgate_idp::oauth::issuance::IssuanceWriter;
 use glassgate_idp::store::model::{Issuance, IssuanceOutcome};
 use glassgate_idp::tlog::{Event, EventKind, TransparencyLog, sequencer};
 use glassgate_keys::Kek;
-use glassgate_tests::bench::{drop_database, fresh_database, percentile_ms};
+use glassgate_tests::bench::{
+    RawConnection, cpu_seconds, drop_database, fresh_database, get_request, named_database,
+    percentile_ms,
+};
 
 #[derive(Parser)]
 struct Args {
@@ -45,6 +50,10 @@ enum Mode {
         connections: usize,
         #[arg(long, default_value = "target/release/glassgate")]
         server: std::path::PathBuf,
+        /// Fill (once) and keep the database of this name, with its key-encryption key in
+        /// the temporary directory, so repeated runs on a large log skip the fill.
+        #[arg(long)]
+        keep: Option<String>,
     },
 }
 
@@ -52,7 +61,16 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let (name, url) = match fresh_database("gg_benchlog").await {
+    let args = Args::parse();
+    let keep = match &args.mode {
+        Mode::Proofs { keep, .. } => keep.clone(),
+        Mode::Appends { .. } => None,
+    };
+    let database = match &keep {
+        Some(name) => named_database(name).await,
+        None => fresh_database("gg_benchlog").await,
+    };
+    let (name, url) = match database {
         Ok(Some(d)) => d,
         Ok(None) => {
             eprintln!("bench-log: DATABASE_URL must name a PostgreSQL server");
@@ -63,7 +81,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let outcome = match Args::parse().mode {
+    let outcome = match args.mode {
         Mode::Appends {
             seconds,
             appenders,
@@ -74,9 +92,12 @@ async fn main() -> std::process::ExitCode {
             requests,
             connections,
             server,
-        } => proofs(&url, size, requests, connections, &server).await,
+            keep,
+        } => proofs(&url, size, requests, connections, &server, keep.as_deref()).await,
     };
-    drop_database(&name).await;
+    if keep.is_none() {
+        drop_database(&name).await;
+    }
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -221,14 +242,28 @@ async fn proofs(
     requests: usize,
     connections: usize,
     server: &std::path::Path,
+    keep: Option<&str>,
 ) -> Result<(), Failure> {
-    let (_, kek) = Kek::generate()?;
+    let kek_file = keep.map(|name| std::env::temp_dir().join(format!("{name}.kek")));
+    let kek = match kek_file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+    {
+        Some(kek) => kek,
+        None => {
+            let (_, kek) = Kek::generate()?;
+            if let Some(file) = &kek_file {
+                std::fs::write(file, &kek)?;
+            }
+            kek
+        }
+    };
     {
         // Fill through the real path: batched commits, then integration.
         let (config, store, log) = open_log(url, &kek).await?;
         let writer = IssuanceWriter::spawn(store.tokens.clone());
         let started = Instant::now();
-        let mut sent = 0u64;
+        let mut sent = store.log.tree().await?.map_or(0, |t| t.size);
         while sent < size {
             let batch = (size - sent).min(20_000);
             let mut joins = Vec::new();
@@ -289,29 +324,38 @@ async fn proofs(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let per = requests.div_ceil(connections);
+    let host = format!("127.0.0.1:{port}");
+    // Random indexes, requests built before the clock starts.
+    let batches: Vec<Vec<Vec<u8>>> = (0..connections)
+        .map(|c| {
+            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c as u64 + 1);
+            (0..per)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    get_request(&host, &format!("/log/proof/index/{}", x % size))
+                })
+                .collect()
+        })
+        .collect();
+    let cpu_before = cpu_seconds(child.id());
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for c in 0..connections {
-        let base = base.clone();
+    for batch in batches {
+        let host = host.clone();
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut latencies = Vec::with_capacity(per);
+            let mut connection = RawConnection::connect(&host).await.unwrap();
+            let mut latencies = Vec::with_capacity(batch.len());
             let mut failures = 0usize;
-            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (c as u64 + 1);
-            for _ in 0..per {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let index = x % size;
+            for request in batch {
                 let t = Instant::now();
-                let ok = http
-                    .get(format!("{base}/log/proof/index/{index}"))
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
+                let ok = connection.send(&request).await.map(|s| s == 200);
                 latencies.push(t.elapsed());
-                failures += usize::from(!ok);
+                failures += usize::from(ok.as_ref().map_or(true, |ok| !ok));
+                if ok.is_err() {
+                    connection = RawConnection::connect(&host).await.unwrap();
+                }
             }
             (latencies, failures)
         }));
@@ -324,6 +368,9 @@ async fn proofs(
         failures += f;
     }
     let elapsed = started.elapsed();
+    let server_cpu = cpu_seconds(child.id())
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let _ = child.kill();
     let _ = child.wait();
     latencies.sort();
@@ -340,5 +387,11 @@ async fn proofs(
         percentile_ms(&latencies, 0.5),
         percentile_ms(&latencies, 0.99)
     );
+    if let Some(cpu) = server_cpu {
+        println!(
+            "server CPU per proof: {:.0} µs",
+            cpu * 1e6 / latencies.len().max(1) as f64
+        );
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Load driver for the token endpoint: `client_credentials` with `private_key_jwt` (ES256)
 //! at N concurrent connections. It starts the server binary itself (with a `bench` client),
-//! pre-generates every assertion before the clock starts so the figure is the server's cost,
+//! pre-generates every assertion before the clock starts and sends them with a minimal
+//! keep-alive HTTP/1.1 client (`bench::RawConnection`) so the figure is the server's cost,
 //! then prints requests/s, p50/p99 latency and the server's resident memory.
 //!
 //! cargo build --release -p glassgate-idp -p glassgate-tests
@@ -10,7 +11,9 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use glassgate_tests::bench::{drop_database, fresh_database, percentile_ms};
+use glassgate_tests::bench::{
+    RawConnection, cpu_seconds, drop_database, form_request, fresh_database, percentile_ms,
+};
 use glassgate_tests::jwt::{TestKey, assertion, assertion_claims};
 
 #[derive(Parser)]
@@ -101,22 +104,35 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let token_url = format!("{base}/token");
+    let host = base.trim_start_matches("http://");
+    let purpose: String =
+        url::form_urlencoded::byte_serialize(glassgate_tests::oauth::TREATMENT.as_bytes())
+            .collect();
     let body = |jwt: String| {
         format!(
-            "grant_type=client_credentials&client_assertion_type=\
+            "grant_type=client_credentials&authorization_details={purpose}&client_assertion_type=\
              urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={jwt}"
         )
     };
     eprintln!("pre-generating {} assertions…", args.warmup + args.requests);
-    let mut bodies: Vec<String> = (0..args.warmup + args.requests)
-        .map(|_| body(assertion(key, &assertion_claims("bench", &token_url))))
+    let mut requests: Vec<Vec<u8>> = (0..args.warmup + args.requests)
+        .map(|_| {
+            // Valid for nearly the 5 minutes the server accepts: pre-generation and a run on a
+            // loaded machine can take longer than the usual minute.
+            let mut claims = assertion_claims("bench", &token_url);
+            claims["exp"] = (glassgate_idp::clock::now() + 290).into();
+            let jwt = assertion(key, &claims);
+            form_request(host, "/token", &body(jwt))
+        })
         .collect();
-    let measured = bodies.split_off(args.warmup);
-    drive(&token_url, bodies, args.connections).await?;
+    let measured = requests.split_off(args.warmup);
+    drive(host, requests, args.connections).await?;
     let rss_before = rss_mib(pid);
+    let cpu_before = (cpu_seconds(pid), cpu_seconds(std::process::id()));
     let started = Instant::now();
-    let (mut latencies, failures) = drive(&token_url, measured, args.connections).await?;
+    let (mut latencies, failures) = drive(host, measured, args.connections).await?;
     let elapsed = started.elapsed();
+    let cpu_after = (cpu_seconds(pid), cpu_seconds(std::process::id()));
     latencies.sort();
     println!(
         "requests: {}  failures: {failures}  connections: {}",
@@ -133,6 +149,14 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         percentile_ms(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
+    if let ((Some(s0), Some(d0)), (Some(s1), Some(d1))) = (cpu_before, cpu_after) {
+        let per = |seconds: f64| seconds * 1e6 / latencies.len().max(1) as f64;
+        println!(
+            "CPU per request: server {:.0} µs, this driver {:.0} µs",
+            per(s1 - s0),
+            per(d1 - d0)
+        );
+    }
     if let (Some(before), Some(after)) = (rss_before, rss_mib(pid)) {
         println!("server RSS: {before:.0} MiB after warm-up, {after:.0} MiB after the run");
     }
@@ -142,38 +166,38 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
     Ok(())
 }
 
-/// Send `bodies` over `connections` keep-alive connections; latencies and failure count.
+/// Send `requests` over `connections` keep-alive connections; latencies and failure count.
 async fn drive(
-    url: &str,
-    bodies: Vec<String>,
+    host: &str,
+    requests: Vec<Vec<u8>>,
     connections: usize,
 ) -> Result<(Vec<Duration>, usize), String> {
-    let per = bodies.len().div_ceil(connections.max(1)).max(1);
+    let per = requests.len().div_ceil(connections.max(1)).max(1);
     let mut tasks = Vec::new();
-    let mut bodies = bodies.into_iter();
+    let mut requests = requests.into_iter();
     loop {
-        let chunk: Vec<String> = bodies.by_ref().take(per).collect();
+        let chunk: Vec<Vec<u8>> = requests.by_ref().take(per).collect();
         if chunk.is_empty() {
             break;
         }
-        let url = url.to_owned();
+        let host = host.to_owned();
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
+            let mut connection = RawConnection::connect(&host)
+                .await
                 .map_err(|e| e.to_string())?;
             let mut latencies = Vec::with_capacity(chunk.len());
             let mut failures = 0usize;
-            for body in chunk {
+            for request in chunk {
                 let t = Instant::now();
-                let ok = http
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
+                let ok = match connection.send(&request).await {
+                    Ok(status) => status == 200,
+                    Err(_) => {
+                        connection = RawConnection::connect(&host)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        false
+                    }
+                };
                 latencies.push(t.elapsed());
                 failures += usize::from(!ok);
             }

@@ -9,10 +9,11 @@ use crate::ephemeral::keys;
 use crate::error::{OAuthError, OAuthResult};
 use crate::oauth::authorize::AuthorizationCode;
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::clinician;
 use crate::oauth::dpop::DpopProof;
 use crate::oauth::issuance::{self, TokenSubject};
 use crate::oauth::params::Params;
-use crate::oauth::{pkce, scope, sha256_hex};
+use crate::oauth::{pkce, purpose, scope, sha256_hex};
 use crate::store::model::{GrantRecord, Issuance};
 
 /// How long a redeemed code is remembered, so that a replay can revoke what it produced.
@@ -66,8 +67,9 @@ pub async fn exchange(
         ));
     }
 
-    let now = clock::now();
     let session = &code.session;
+    let person = clinician::check(state, &session.subject).await?;
+    let now = clock::now();
     let grant = GrantRecord {
         grant_id: code.grant_id.clone(),
         client_id: client.id().to_owned(),
@@ -78,6 +80,7 @@ pub async fn exchange(
         amr: session.amr.join(" "),
         created_at: now,
         expires_at: now + state.config.tokens.refresh_token_ttl,
+        purpose: Some(purpose::to_stored(&request.purpose)),
     };
     let cnf_jkt = dpop.map(|p| p.jkt.as_str());
     let who = TokenSubject {
@@ -86,6 +89,7 @@ pub async fn exchange(
         scope: &grant.scope,
         grant: Some(&grant),
         cnf_jkt,
+        purpose: Some(&request.purpose),
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     let id_token = if scope::contains(&grant.scope, "openid") {
@@ -94,6 +98,17 @@ pub async fn exchange(
             &grant,
             request.nonce.as_deref(),
             client.client.record.id_token_alg.as_deref(),
+            issuance::IdentityClaims {
+                fhir_user: person
+                    .clinician
+                    .as_ref()
+                    .filter(|_| scope::contains(&grant.scope, "fhirUser"))
+                    .and_then(|c| c.fhir_user.as_deref()),
+                verified_claims: clinician::verified_claims_for(
+                    &grant.scope,
+                    person.verified_claims.as_ref(),
+                ),
+            },
         )?)
     } else {
         None
@@ -114,6 +129,7 @@ pub async fn exchange(
         Some(&grant),
         refresh_records.first(),
         id_token.is_some(),
+        person.clinician.as_ref(),
     )?;
     let outcome = state
         .issuance
@@ -133,6 +149,7 @@ pub async fn exchange(
         scope: grant.scope,
         refresh_token,
         id_token,
+        authorization_details: Some(purpose::authorization_details(&request.purpose)),
         log_index: log_index(outcome),
     })
 }

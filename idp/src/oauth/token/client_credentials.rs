@@ -8,7 +8,7 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop::DpopProof;
 use crate::oauth::issuance::{self, TokenSubject};
 use crate::oauth::params::Params;
-use crate::oauth::scope;
+use crate::oauth::{purpose, scope};
 use crate::store::model::Issuance;
 
 pub async fn exchange(
@@ -24,16 +24,26 @@ pub async fn exchange(
         ));
     }
     let scope = scope::resolve(params.get("scope"), &client.client.record)?;
+    let purpose = purpose::from_params(params)?;
     let who = TokenSubject {
         client_id: client.id(),
         subject: client.id(),
         scope: &scope,
         grant: None,
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
+        purpose: Some(&purpose),
     };
     let (access_token, record) = issuance::access_token(state, &who)?;
     let expires_in = record.expires_at - record.issued_at;
-    let entry = issuance::issued_entry(state, "client_credentials", &record, None, None, false)?;
+    let entry = issuance::issued_entry(
+        state,
+        "client_credentials",
+        &record,
+        None,
+        None,
+        false,
+        None,
+    )?;
     let outcome = state
         .issuance
         .commit(Issuance {
@@ -50,6 +60,7 @@ pub async fn exchange(
         scope,
         refresh_token: None,
         id_token: None,
+        authorization_details: Some(purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
     })
 }

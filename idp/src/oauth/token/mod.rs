@@ -35,6 +35,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 9396 §7: the purpose of use the tokens serve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<serde_json::Value>,
     /// Index of the log entry recording this issuance (sent as a header, not in the body).
     #[serde(skip)]
     pub log_index: Option<u64>,

@@ -53,12 +53,15 @@ pub async fn exchange(
     }
     let scope = scope::narrow(params.get("scope"), &current.record.scope)?;
     let grant = &current.grant;
+    let purpose = refreshed_purpose(params, grant)?;
+    let person = crate::oauth::clinician::check(state, &grant.subject).await?;
     let who = TokenSubject {
         client_id: client.id(),
         subject: &grant.subject,
         scope: &scope,
         grant: Some(grant),
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
+        purpose: purpose.as_ref(),
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     // The successor keeps the original scope: narrowing applies to this access token only.
@@ -76,6 +79,7 @@ pub async fn exchange(
         Some(grant),
         Some(&refresh_record),
         false,
+        person.clinician.as_ref(),
     )?;
     let outcome = state
         .issuance
@@ -98,6 +102,9 @@ pub async fn exchange(
         scope,
         refresh_token: Some(refresh_token),
         id_token: None,
+        authorization_details: purpose
+            .as_ref()
+            .map(crate::oauth::purpose::authorization_details),
         log_index: log_index(outcome),
     })
 }
@@ -113,4 +120,23 @@ async fn reuse_detected(state: &AppState, grant_id: &str) -> OAuthError {
     }
     tracing::warn!("rotated refresh token reused; its grant was revoked");
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
+}
+
+/// The purpose the new access token serves: the grant's. A refresh request may name the
+/// same purpose or a narrower one; another purpose needs a new authorization.
+fn refreshed_purpose(
+    params: &Params,
+    grant: &crate::store::model::GrantRecord,
+) -> OAuthResult<Option<glassgate_policies::PurposeOfUse>> {
+    let granted = crate::oauth::purpose::from_stored(grant.purpose.as_deref());
+    let Some(asked) = crate::oauth::purpose::optional_from_params(params)? else {
+        return Ok(granted);
+    };
+    match &granted {
+        Some(granted) if asked.is_same_or_narrower_than(granted) => Ok(Some(asked)),
+        _ => Err(OAuthError::new(
+            crate::error::ErrorCode::InvalidAuthorizationDetails,
+            "a refresh token serves the purpose it was authorized for; authorize again for another purpose",
+        )),
+    }
 }

@@ -7,7 +7,7 @@ use sqlx::{Postgres, Transaction};
 
 use super::Backend;
 use crate::store::model::{
-    PendingEntry, TreeState, chain, digest_from, hashes_in_order as in_order, to_i64, to_u64,
+    PendingEntry, StoredTile, TreeState, chain, digest_from, to_i64, to_u64,
 };
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
@@ -40,33 +40,46 @@ pub(super) async fn sequence(
         sealed.push(e.sealed_record);
     }
     let count = to_i64(idx.len() as u64)?;
+    // One statement, so the head stays locked for one round trip before the commit.
     sqlx::query(
-        "INSERT INTO log_entries (idx, entry, jti_hash, created_at) \
-         SELECT i, e, j, $4 FROM UNNEST($1::bigint[], $2::bytea[], $3::text[]) AS t(i, e, j)",
+        "WITH entries AS (INSERT INTO log_entries (idx, entry, jti_hash, created_at) \
+         SELECT i, e, j, $4 FROM UNNEST($1::bigint[], $2::bytea[], $3::text[]) AS t(i, e, j)), \
+         records AS (INSERT INTO log_records (idx, sealed) \
+         SELECT * FROM UNNEST($1::bigint[], $5::bytea[])) \
+         UPDATE log_head SET next_index = $6, last_digest = $7 WHERE id = 1",
     )
     .bind(&idx)
     .bind(&bytes)
     .bind(&jti)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO log_records (idx, sealed) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
-    )
-    .bind(&idx)
     .bind(&sealed)
+    .bind(next_index + count)
+    .bind(last_digest.as_slice())
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE log_head SET next_index = $1, last_digest = $2 WHERE id = 1")
-        .bind(next_index + count)
-        .bind(last_digest.as_slice())
-        .execute(&mut **tx)
-        .await?;
     Ok(Some(next_index))
 }
 
-fn as_i64(indexes: &[u64]) -> StoreResult<Vec<i64>> {
-    indexes.iter().map(|i| to_i64(*i)).collect()
+async fn read_tiles<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    keys: &[(u8, u64)],
+) -> StoreResult<Vec<StoredTile>> {
+    let levels: Vec<i16> = keys.iter().map(|(l, _)| i16::from(*l)).collect();
+    let indexes = keys
+        .iter()
+        .map(|(_, i)| to_i64(*i))
+        .collect::<StoreResult<Vec<i64>>>()?;
+    let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT level, idx, hashes FROM log_tiles \
+         WHERE (level, idx) IN (SELECT * FROM UNNEST($1::smallint[], $2::bigint[]))",
+    )
+    .bind(&levels)
+    .bind(&indexes)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|(l, i, h)| StoredTile::from_row(i64::from(*l), *i, h))
+        .collect()
 }
 
 async fn read_tree<'e, E: sqlx::PgExecutor<'e>>(executor: E) -> StoreResult<Option<TreeState>> {
@@ -84,7 +97,6 @@ async fn read_tree<'e, E: sqlx::PgExecutor<'e>>(executor: E) -> StoreResult<Opti
     .transpose()
 }
 
-const HASHES_SQL: &str = "SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)";
 const ENTRIES_SQL: &str = "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx";
 
 struct Integration {
@@ -114,25 +126,36 @@ impl IntegrationTxn for Integration {
         Ok(rows.into_iter().map(|(e,)| e).collect())
     }
 
-    async fn hashes(&mut self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>> {
-        let rows = sqlx::query_as(HASHES_SQL)
-            .bind(as_i64(indexes)?)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        in_order(indexes, rows)
+    async fn tiles(&mut self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>> {
+        read_tiles(&mut *self.tx, keys).await
     }
 
-    async fn put_hashes(&mut self, first: u64, hashes: &[[u8; 32]]) -> StoreResult<()> {
-        let first = to_i64(first)?;
-        let idx: Vec<i64> = (first..).take(hashes.len()).collect();
-        let values: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
-        sqlx::query(
-            "INSERT INTO log_hashes (idx, hash) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+    async fn put_tiles(&mut self, tiles: &[StoredTile]) -> StoreResult<()> {
+        let levels: Vec<i16> = tiles.iter().map(|t| i16::from(t.level)).collect();
+        let indexes = tiles
+            .iter()
+            .map(|t| to_i64(t.index))
+            .collect::<StoreResult<Vec<i64>>>()?;
+        let hashes: Vec<Vec<u8>> = tiles.iter().map(StoredTile::bytes).collect();
+        // An existing tile is only replaced by a longer one that starts with it.
+        let written = sqlx::query(
+            "INSERT INTO log_tiles (level, idx, hashes) \
+             SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[]) \
+             ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes \
+             WHERE length(EXCLUDED.hashes) > length(log_tiles.hashes) \
+             AND substring(EXCLUDED.hashes FROM 1 FOR length(log_tiles.hashes)) = log_tiles.hashes",
         )
-        .bind(&idx)
-        .bind(&values)
+        .bind(&levels)
+        .bind(&indexes)
+        .bind(&hashes)
         .execute(&mut *self.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if written != tiles.len() as u64 {
+            return Err(crate::store::StoreError::Corrupt(
+                "a stored tile would have been rewritten, not extended".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -216,12 +239,8 @@ impl LogRepository for Backend {
         Ok(rows.into_iter().map(|(e,)| e).collect())
     }
 
-    async fn hashes(&self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>> {
-        let rows = sqlx::query_as(HASHES_SQL)
-            .bind(as_i64(indexes)?)
-            .fetch_all(&self.pool)
-            .await?;
-        in_order(indexes, rows)
+    async fn tiles(&self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>> {
+        read_tiles(&self.pool, keys).await
     }
 
     async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>> {

@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::model::*;
 
+mod accounts;
 mod log;
 use super::{
     ClientRepository, Health, KeyPlanner, KeyRepository, KeyWrite, Store, StoreResult,
@@ -36,6 +37,7 @@ pub async fn open(url: &str) -> StoreResult<Store> {
     MIGRATOR.run(&pool).await?;
     let backend = Arc::new(Backend { pool });
     Ok(Store {
+        accounts: backend.clone(),
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
@@ -195,6 +197,7 @@ struct AccessTokenColumns {
     issued_at: Vec<i64>,
     expires_at: Vec<i64>,
     cnf_jkt: Vec<Option<String>>,
+    purpose: Vec<Option<String>>,
 }
 
 impl AccessTokenColumns {
@@ -208,6 +211,7 @@ impl AccessTokenColumns {
         self.issued_at.push(t.issued_at);
         self.expires_at.push(t.expires_at);
         self.cnf_jkt.push(t.cnf_jkt.clone());
+        self.purpose.push(t.purpose.clone());
     }
 }
 
@@ -219,9 +223,9 @@ async fn insert_access_tokens(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt) \
+        "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::bigint[], $8::bigint[], $9::text[])",
+         $7::bigint[], $8::bigint[], $9::text[], $10::text[])",
     )
     .bind(c.jti)
     .bind(c.client_id)
@@ -232,6 +236,7 @@ async fn insert_access_tokens(
     .bind(c.issued_at)
     .bind(c.expires_at)
     .bind(c.cnf_jkt)
+    .bind(c.purpose)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -256,8 +261,8 @@ async fn write_user_parts(
     }
     if let Some(g) = &issuance.grant {
         sqlx::query(
-            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at, purpose) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&g.grant_id)
         .bind(&g.client_id)
@@ -268,6 +273,7 @@ async fn write_user_parts(
         .bind(&g.amr)
         .bind(g.created_at)
         .bind(g.expires_at)
+        .bind(&g.purpose)
         .execute(&mut **tx)
         .await?;
     }
@@ -321,12 +327,9 @@ impl TokenRepository for Backend {
     }
 
     async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenState>> {
-        let row: Option<AccessTokenRow> = sqlx::query_as(
-            "SELECT t.jti, t.client_id, t.subject, t.grant_id, t.scope, t.audience, t.issued_at, \
-             t.expires_at, t.cnf_jkt, \
-             (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked \
-             FROM access_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id WHERE t.jti = $1",
-        )
+        let row: Option<AccessTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCESS_TOKEN_COLUMNS} FROM access_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id WHERE t.jti = $1"
+        )))
         .bind(jti)
         .fetch_optional(&self.pool)
         .await?;
@@ -334,12 +337,9 @@ impl TokenRepository for Backend {
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>> {
-        let row: Option<RefreshTokenRow> = sqlx::query_as(
-            "SELECT r.token_hash, r.grant_id, r.client_id, r.scope, r.issued_at, r.expires_at, \
-             r.cnf_jkt, r.used_at IS NOT NULL, g.subject, g.scope, g.auth_time, g.acr, g.amr, \
-             g.created_at, g.expires_at, g.revoked_at IS NOT NULL \
-             FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id WHERE r.token_hash = $1",
-        )
+        let row: Option<RefreshTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REFRESH_TOKEN_COLUMNS} FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id WHERE r.token_hash = $1"
+        )))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;

@@ -6,7 +6,7 @@ use sqlx::{Sqlite, Transaction};
 
 use super::Backend;
 use crate::store::model::{
-    PendingEntry, TreeState, chain, digest_from, hashes_in_order as in_order, to_i64, to_u64,
+    PendingEntry, StoredTile, TreeState, chain, digest_from, to_i64, to_u64,
 };
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
@@ -48,9 +48,23 @@ pub(super) async fn sequence(
     Ok(Some(next_index))
 }
 
-/// Indexes as a JSON array, so one static statement reads any number of them (`json_each`).
-fn json_indexes(indexes: &[u64]) -> String {
-    serde_json::to_string(indexes).unwrap_or_else(|_| "[]".into())
+/// Tiles by (level, index), passed as one JSON array of pairs (`json_each`) so one static
+/// statement reads any number of them.
+async fn read_tiles<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    keys: &[(u8, u64)],
+) -> StoreResult<Vec<StoredTile>> {
+    let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+    let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT level, idx, hashes FROM log_tiles WHERE (level, idx) IN \
+         (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+    )
+    .bind(keys)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|(l, i, h)| StoredTile::from_row(*l, *i, h))
+        .collect()
 }
 
 async fn read_tree<'e, E: sqlx::SqliteExecutor<'e>>(executor: E) -> StoreResult<Option<TreeState>> {
@@ -68,8 +82,6 @@ async fn read_tree<'e, E: sqlx::SqliteExecutor<'e>>(executor: E) -> StoreResult<
     .transpose()
 }
 
-const HASHES_SQL: &str =
-    "SELECT idx, hash FROM log_hashes WHERE idx IN (SELECT value FROM json_each(?))";
 const ENTRIES_SQL: &str = "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx";
 
 struct Integration {
@@ -98,21 +110,31 @@ impl IntegrationTxn for Integration {
         Ok(rows.into_iter().map(|(e,)| e).collect())
     }
 
-    async fn hashes(&mut self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>> {
-        let rows = sqlx::query_as(HASHES_SQL)
-            .bind(json_indexes(indexes))
-            .fetch_all(&mut *self.tx)
-            .await?;
-        in_order(indexes, rows)
+    async fn tiles(&mut self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>> {
+        read_tiles(&mut *self.tx, keys).await
     }
 
-    async fn put_hashes(&mut self, first: u64, hashes: &[[u8; 32]]) -> StoreResult<()> {
-        for (offset, hash) in (0u64..).zip(hashes) {
-            sqlx::query("INSERT INTO log_hashes (idx, hash) VALUES (?, ?)")
-                .bind(to_i64(first + offset)?)
-                .bind(hash.as_slice())
-                .execute(&mut *self.tx)
-                .await?;
+    async fn put_tiles(&mut self, tiles: &[StoredTile]) -> StoreResult<()> {
+        for tile in tiles {
+            // An existing tile is only replaced by a longer one that starts with it.
+            let written = sqlx::query(
+                "INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?) \
+                 ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes \
+                 WHERE length(excluded.hashes) > length(log_tiles.hashes) \
+                 AND substr(excluded.hashes, 1, length(log_tiles.hashes)) = log_tiles.hashes",
+            )
+            .bind(i64::from(tile.level))
+            .bind(to_i64(tile.index)?)
+            .bind(tile.bytes())
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+            if written != 1 {
+                return Err(crate::store::StoreError::Corrupt(format!(
+                    "stored tile {}/{} would have been rewritten, not extended",
+                    tile.level, tile.index
+                )));
+            }
         }
         Ok(())
     }
@@ -190,12 +212,8 @@ impl LogRepository for Backend {
         Ok(rows.into_iter().map(|(e,)| e).collect())
     }
 
-    async fn hashes(&self, indexes: &[u64]) -> StoreResult<Vec<Option<[u8; 32]>>> {
-        let rows = sqlx::query_as(HASHES_SQL)
-            .bind(json_indexes(indexes))
-            .fetch_all(&self.pool)
-            .await?;
-        in_order(indexes, rows)
+    async fn tiles(&self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>> {
+        read_tiles(&self.pool, keys).await
     }
 
     async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>> {

@@ -13,6 +13,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::model::*;
 
+mod accounts;
 mod log;
 use super::{
     ClientRepository, Health, KeyPlanner, KeyRepository, KeyWrite, Store, StoreResult,
@@ -48,6 +49,7 @@ async fn open_with(options: SqliteConnectOptions) -> StoreResult<Store> {
     MIGRATOR.run(&pool).await?;
     let backend = Arc::new(Backend { pool });
     Ok(Store {
+        accounts: backend.clone(),
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
@@ -205,8 +207,8 @@ async fn commit_one(
     }
     if let Some(g) = &issuance.grant {
         sqlx::query(
-            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at, purpose) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&g.grant_id)
         .bind(&g.client_id)
@@ -217,13 +219,14 @@ async fn commit_one(
         .bind(&g.amr)
         .bind(g.created_at)
         .bind(g.expires_at)
+        .bind(&g.purpose)
         .execute(&mut **tx)
         .await?;
     }
     for t in &issuance.access_tokens {
         sqlx::query(
-            "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&t.jti)
         .bind(&t.client_id)
@@ -234,6 +237,7 @@ async fn commit_one(
         .bind(t.issued_at)
         .bind(t.expires_at)
         .bind(&t.cnf_jkt)
+        .bind(&t.purpose)
         .execute(&mut **tx)
         .await?;
     }
@@ -276,12 +280,9 @@ impl TokenRepository for Backend {
     }
 
     async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenState>> {
-        let row: Option<AccessTokenRow> = sqlx::query_as(
-            "SELECT t.jti, t.client_id, t.subject, t.grant_id, t.scope, t.audience, t.issued_at, \
-             t.expires_at, t.cnf_jkt, \
-             (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked \
-             FROM access_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id WHERE t.jti = ?",
-        )
+        let row: Option<AccessTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCESS_TOKEN_COLUMNS} FROM access_tokens t LEFT JOIN grants g ON g.grant_id = t.grant_id WHERE t.jti = ?"
+        )))
         .bind(jti)
         .fetch_optional(&self.pool)
         .await?;
@@ -289,12 +290,9 @@ impl TokenRepository for Backend {
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>> {
-        let row: Option<RefreshTokenRow> = sqlx::query_as(
-            "SELECT r.token_hash, r.grant_id, r.client_id, r.scope, r.issued_at, r.expires_at, \
-             r.cnf_jkt, r.used_at IS NOT NULL, g.subject, g.scope, g.auth_time, g.acr, g.amr, \
-             g.created_at, g.expires_at, g.revoked_at IS NOT NULL \
-             FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id WHERE r.token_hash = ?",
-        )
+        let row: Option<RefreshTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REFRESH_TOKEN_COLUMNS} FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id WHERE r.token_hash = ?"
+        )))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;

@@ -1,0 +1,61 @@
+//! Why a proofing step was refused, with a stable code for the pages, the wallet's error
+//! response and the log's refusal class.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProofingError {
+    #[error("this identity check has expired or was already answered; start again")]
+    UnknownTransaction,
+    #[error("the wallet's response is malformed: {0}")]
+    BadResponse(String),
+    #[error("the licence was not accepted: {description}")]
+    Refused { code: String, description: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ProofingError {
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Self::Internal(error.to_string())
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            Self::UnknownTransaction => "transaction_unknown".into(),
+            Self::BadResponse(_) => "bad_response".into(),
+            Self::Refused { code, .. } => code.clone(),
+            Self::Invalid(_) => "invalid_request".into(),
+            Self::Internal(_) => "server_error".into(),
+        }
+    }
+}
+
+impl From<crate::ephemeral::EphemeralError> for ProofingError {
+    fn from(e: crate::ephemeral::EphemeralError) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// OpenID4VP error responses use the OAuth error format: `error` and `error_description`.
+impl IntoResponse for ProofingError {
+    fn into_response(self) -> Response {
+        let (status, error) = match &self {
+            Self::UnknownTransaction => (StatusCode::NOT_FOUND, "invalid_request"),
+            Self::BadResponse(_) | Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::Refused { .. } => (StatusCode::BAD_REQUEST, "access_denied"),
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "identity proofing failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+            }
+        };
+        let body =
+            json!({ "error": error, "error_description": self.to_string(), "reason": self.code() });
+        (status, [("cache-control", "no-store")], Json(body)).into_response()
+    }
+}

@@ -1,0 +1,52 @@
+//! The identity-proofing section of the login page (enroll or recover) and of the account
+//! page (raise a signed-in account to IAL2). Its script is in `glassgate.js`.
+
+use crate::web::html::escape;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// Not signed in: the proof enrolls a new patient or recovers an account.
+    Enroll,
+    /// Signed in: the proof is attached to this account.
+    Link,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Enroll => "enroll",
+            Self::Link => "link",
+        }
+    }
+}
+
+/// Patients enroll (and anyone recovers) by proving their identity with an mDL, then
+/// creating a passkey.
+pub fn section(mode: Mode, interaction: &str) -> String {
+    let (heading, action) = match mode {
+        Mode::Enroll => ("New here, or lost your passkey?", "create a passkey"),
+        Mode::Link => ("Verify your identity (IAL2)", "confirm"),
+    };
+    format!(
+        "<section id=\"mdl-proof\" data-mode=\"{mode}\" data-interaction=\"{}\" aria-labelledby=\"mdl-heading\">\n\
+         <h2 id=\"mdl-heading\">{heading}</h2>\n\
+         <p>Prove who you are with the mobile driver's licence in your phone's wallet, then \
+         {action}. Only your name, birth date and the licence's issuer are asked for.</p>\n\
+         <p><button type=\"button\" id=\"mdl-start\">Verify with a mobile driver's licence</button></p>\n\
+         <div id=\"mdl-wallet\" hidden>\n\
+         <p>Scan this code with your phone's wallet app:</p>\n\
+         <p><img id=\"mdl-qr\" alt=\"QR code to open your wallet app\" width=\"240\" height=\"240\"></p>\n\
+         <p><a id=\"mdl-same-device\" href=\"#\">Open the wallet on this device</a></p>\n\
+         <p><button type=\"button\" id=\"mdl-digital\" hidden>Use a licence stored in this browser's wallet</button></p>\n\
+         </div>\n\
+         <p id=\"mdl-status\" role=\"status\" aria-live=\"polite\"></p>\n\
+         <form id=\"mdl-enroll\" hidden>\n\
+         <p><label for=\"mdl-passkey-name\">Name this passkey (optional)</label>\n\
+         <input id=\"mdl-passkey-name\" name=\"name\" maxlength=\"64\" autocomplete=\"off\"></p>\n\
+         <p><button type=\"submit\">Create a passkey</button></p>\n\
+         </form>\n\
+         </section>",
+        escape(interaction),
+        mode = mode.as_str(),
+    )
+}

@@ -1,0 +1,253 @@
+//! Where a purpose of use arrives: our RFC 9396 `authorization_details` type, and the UDAP
+//! `hl7-b2b` authorization extension of a B2B client assertion.
+//!
+//! The RAR type (specified in `docs/purpose-of-use.md`):
+//!
+//! ```json
+//! [{"type": "purpose_of_use",
+//!   "purpose_of_use": {"system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT"}}]
+//! ```
+//!
+//! `purpose_of_use` is one coding (`system` + `code`), either TEFCA XP or HL7 v3 ActReason.
+//! `locations` (RFC 9396 common field) is allowed and ignored here; any other member is
+//! refused, as are two entries of this type.
+
+use crate::purpose::{PurposeError, PurposeOfUse, combine};
+use serde_json::Value;
+
+/// The `type` value of our authorization details object.
+pub const PURPOSE_OF_USE_TYPE: &str = "purpose_of_use";
+
+/// Members our type accepts.
+const ALLOWED_MEMBERS: [&str; 3] = ["type", "purpose_of_use", "locations"];
+
+/// Reads the purpose from an `authorization_details` value (the parsed JSON array, or the
+/// form parameter's string). Entries of other types are left to their owners.
+pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUse, PurposeError> {
+    let parsed;
+    let details = match details {
+        Value::String(text) => {
+            parsed = serde_json::from_str::<Value>(text).map_err(|e| {
+                PurposeError::Malformed(format!("authorization_details is not JSON: {e}"))
+            })?;
+            &parsed
+        }
+        Value::Null => return Err(PurposeError::Absent),
+        other => other,
+    };
+    let Value::Array(entries) = details else {
+        return Err(PurposeError::Malformed(
+            "authorization_details must be a JSON array".to_owned(),
+        ));
+    };
+    let mut ours = Vec::new();
+    for entry in entries {
+        let Value::Object(object) = entry else {
+            return Err(PurposeError::Malformed(
+                "each authorization_details entry must be an object".to_owned(),
+            ));
+        };
+        match object.get("type") {
+            Some(Value::String(t)) if t == PURPOSE_OF_USE_TYPE => ours.push(object),
+            Some(Value::String(_)) => {}
+            _ => {
+                return Err(PurposeError::Malformed(
+                    "an authorization_details entry has no string \"type\"".to_owned(),
+                ));
+            }
+        }
+    }
+    match ours.as_slice() {
+        [] => Err(PurposeError::Absent),
+        [object] => {
+            if let Some(extra) = object
+                .keys()
+                .find(|k| !ALLOWED_MEMBERS.contains(&k.as_str()))
+            {
+                return Err(PurposeError::Malformed(format!(
+                    "unknown member {extra:?} in a {PURPOSE_OF_USE_TYPE} entry"
+                )));
+            }
+            match object.get("purpose_of_use") {
+                None | Some(Value::Null) => Err(PurposeError::Absent),
+                Some(Value::Array(codings)) if codings.len() > 1 => {
+                    Err(PurposeError::MultiplePurposes {
+                        count: codings.len(),
+                    })
+                }
+                Some(Value::Array(_)) => Err(PurposeError::Malformed(
+                    "purpose_of_use is one {system, code} object, not an array".to_owned(),
+                )),
+                Some(coding) => parse_coding(coding),
+            }
+        }
+        several => Err(PurposeError::MultiplePurposes {
+            count: several.len(),
+        }),
+    }
+}
+
+fn parse_coding(coding: &Value) -> Result<PurposeOfUse, PurposeError> {
+    let Value::Object(object) = coding else {
+        return Err(PurposeError::Malformed(
+            "purpose_of_use must be an object with system and code".to_owned(),
+        ));
+    };
+    let field = |name: &str| match object.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+        _ => Err(PurposeError::Malformed(format!(
+            "purpose_of_use.{name} must be a non-empty string"
+        ))),
+    };
+    if let Some(extra) = object
+        .keys()
+        .find(|k| !["system", "code", "display"].contains(&k.as_str()))
+    {
+        return Err(PurposeError::Malformed(format!(
+            "unknown member {extra:?} in purpose_of_use"
+        )));
+    }
+    PurposeOfUse::parse(field("system")?, field("code")?)
+}
+
+/// Reads the purpose from a UDAP `hl7-b2b` extension object (the value of
+/// `extensions["hl7-b2b"]` in the client assertion). `purpose_of_use` is an array of
+/// `system#code` strings; several entries must name one purpose (an XP code and its HL7
+/// equivalent may both be given).
+pub fn purpose_from_hl7_b2b(extension: &Value) -> Result<PurposeOfUse, PurposeError> {
+    let Value::Object(object) = extension else {
+        return Err(PurposeError::Malformed(
+            "the hl7-b2b extension must be an object".to_owned(),
+        ));
+    };
+    let codings = match object.get("purpose_of_use") {
+        None | Some(Value::Null) => return Err(PurposeError::Absent),
+        Some(Value::Array(codings)) => codings,
+        Some(_) => {
+            return Err(PurposeError::Malformed(
+                "hl7-b2b purpose_of_use must be an array of strings".to_owned(),
+            ));
+        }
+    };
+    let mut purposes = codings.iter().map(|c| match c {
+        Value::String(s) => PurposeOfUse::parse_coded_uri(s),
+        _ => Err(PurposeError::Malformed(
+            "hl7-b2b purpose_of_use entries must be strings".to_owned(),
+        )),
+    });
+    let first = purposes.next().ok_or(PurposeError::Absent)??;
+    let rest = purposes.collect::<Result<Vec<_>, _>>()?;
+    combine(first, rest.into_iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::purpose::{ExchangePurpose, Hl7PurposeOfUse};
+    use serde_json::json;
+
+    fn rar(purpose: Value) -> Value {
+        json!([{"type": "purpose_of_use", "purpose_of_use": purpose}])
+    }
+
+    #[test]
+    fn reads_our_type() {
+        let p = purpose_from_authorization_details(&rar(json!({
+            "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT"
+        })))
+        .unwrap();
+        assert_eq!(p.exchange(), ExchangePurpose::Treatment);
+        let p = purpose_from_authorization_details(&rar(json!({
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HPAYMT"
+        })))
+        .unwrap();
+        assert_eq!(p.exchange(), ExchangePurpose::Payment);
+    }
+
+    #[test]
+    fn reads_the_form_parameter_string_and_ignores_other_types() {
+        let text = r#"[{"type":"payment_initiation","amount":1},
+            {"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-IAS"}}]"#;
+        let p = purpose_from_authorization_details(&Value::String(text.to_owned())).unwrap();
+        assert_eq!(p.exchange(), ExchangePurpose::IndividualAccessServices);
+    }
+
+    #[test]
+    fn specific_errors() {
+        assert_eq!(
+            purpose_from_authorization_details(&Value::Null),
+            Err(PurposeError::Absent)
+        );
+        assert_eq!(
+            purpose_from_authorization_details(&json!([{"type": "other"}])),
+            Err(PurposeError::Absent)
+        );
+        assert!(matches!(
+            purpose_from_authorization_details(&rar(json!({
+                "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-HCO-QM"
+            }))),
+            Err(PurposeError::UnknownCode { .. })
+        ));
+        let two = json!([
+            {"type": "purpose_of_use", "purpose_of_use": {"system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT"}},
+            {"type": "purpose_of_use", "purpose_of_use": {"system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-PYMNT"}}
+        ]);
+        assert_eq!(
+            purpose_from_authorization_details(&two),
+            Err(PurposeError::MultiplePurposes { count: 2 })
+        );
+        assert!(matches!(
+            purpose_from_authorization_details(&json!({"type": "purpose_of_use"})),
+            Err(PurposeError::Malformed(_))
+        ));
+        assert!(matches!(
+            purpose_from_authorization_details(&rar(json!({"code": "T-TREAT"}))),
+            Err(PurposeError::Malformed(_))
+        ));
+        assert!(matches!(
+            purpose_from_authorization_details(&json!([{"type": "purpose_of_use",
+                "purpose_of_use": {"system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT"},
+                "privileges": ["x"]}])),
+            Err(PurposeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn udap_hl7_b2b() {
+        let ext = json!({
+            "version": "1",
+            "subject_id": "urn:oid:2.16.840.1.113883.4.6#1234567893",
+            "organization_id": "https://example.org/org",
+            "purpose_of_use": ["urn:oid:2.16.840.1.113883.5.8#TREAT"]
+        });
+        let p = purpose_from_hl7_b2b(&ext).unwrap();
+        assert_eq!(p.hl7(), Hl7PurposeOfUse::Treat);
+        assert_eq!(p.exchange(), ExchangePurpose::Treatment);
+
+        let both = json!({"purpose_of_use": [
+            "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1#T-GOVDTRM-SSD",
+            "urn:oid:2.16.840.1.113883.5.8#COVERAGE"
+        ]});
+        let p = purpose_from_hl7_b2b(&both).unwrap();
+        assert_eq!(p.exchange(), ExchangePurpose::SocialSecurityDetermination);
+
+        assert_eq!(
+            purpose_from_hl7_b2b(&json!({"purpose_of_use": []})),
+            Err(PurposeError::Absent)
+        );
+        assert_eq!(
+            purpose_from_hl7_b2b(&json!({"version": "1"})),
+            Err(PurposeError::Absent)
+        );
+        assert!(matches!(
+            purpose_from_hl7_b2b(&json!({"purpose_of_use": [
+                "urn:oid:2.16.840.1.113883.5.8#TREAT", "urn:oid:2.16.840.1.113883.5.8#HPAYMT"
+            ]})),
+            Err(PurposeError::MultiplePurposes { .. })
+        ));
+        assert!(matches!(
+            purpose_from_hl7_b2b(&json!({"purpose_of_use": ["TREAT"]})),
+            Err(PurposeError::Malformed(_))
+        ));
+    }
+}
