@@ -48,6 +48,8 @@ pub struct AppState {
     pub witnesses: Arc<Witnesses>,
     /// mDL identity proofing (OpenID4VP verifier).
     pub proofing: Arc<crate::proofing::IdentityProofing>,
+    /// Purpose-scoped token policy (Cedar), asked at authorize, token and refresh time.
+    pub policy: crate::oauth::policy::PolicyPoint,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +102,8 @@ pub async fn build_state(
     );
     let witnesses = Arc::new(Witnesses::new(&config.log.witnesses).map_err(StartError::Config)?);
     let proofing = Arc::new(crate::proofing::IdentityProofing::new(&config, &kek)?);
+    let policy = crate::oauth::policy::PolicyPoint::new(&config.policy, &config.clients)
+        .map_err(|e| StartError::Config(format!("policy: {e}")))?;
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
     upsert_static_clients(&config, &store).await?;
     let passkeys = Passkeys::new(&config.issuer, &config.web)
@@ -123,6 +127,7 @@ pub async fn build_state(
         log,
         witnesses,
         proofing,
+        policy,
     }))
 }
 
@@ -215,6 +220,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 /// makes one replica do it), and purge expired tokens.
 fn spawn_background(state: Arc<AppState>) {
     state.proofing.spawn_trust_reload();
+    state.policy.spawn_reload();
     let period = Duration::from_secs(state.config.keys.reload_every_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);

@@ -43,6 +43,8 @@ pub struct Config {
     pub web: WebSettings,
     /// Identity proofing with a mobile driver's licence (OpenID4VP, Digital Credentials API).
     pub mdl: MdlSettings,
+    /// Purpose-scoped token policy (Cedar).
+    pub policy: PolicySettings,
     /// Statically configured clients, upserted into the store at start.
     pub clients: Vec<StaticClient>,
 }
@@ -214,6 +216,46 @@ pub struct StaticClient {
     pub dpop_bound_access_tokens: bool,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
+    /// The organisation the client belongs to, which policy decides on (a payer's backend
+    /// gets other data than a provider's). Absent: the client is its own organisation of
+    /// kind `other`, which the shipped policies give no data.
+    #[serde(default)]
+    pub organisation: Option<ClientOrganisation>,
+}
+
+/// A client's organisation: the broker's identifier for it and its kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientOrganisation {
+    pub id: String,
+    /// `provider`, `payer`, `vendor`, `public_health`, `government`, `ias_provider`, `other`.
+    pub kind: glassgate_policies::OrganisationKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySettings {
+    /// Directory of Cedar policies (one `*.cedarschema`, `*.cedar` files), polled every
+    /// `reload_secs` and swapped in after strict validation; a bad edit keeps the last good
+    /// set. Absent: the policies shipped in `policies/cedar`, compiled in.
+    pub dir: Option<PathBuf>,
+    pub reload_secs: u64,
+    /// What a step-up challenge asks for: the `acr` of AAL2 and AAL3, and `max_age`.
+    pub aal2_acr: String,
+    pub aal3_acr: String,
+    pub step_up_max_age: u32,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            reload_secs: 5,
+            aal2_acr: "phr".into(),
+            aal3_acr: "phrh".into(),
+            step_up_max_age: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -308,6 +350,7 @@ impl Default for Config {
             log: LogSettings::default(),
             web: WebSettings::default(),
             mdl: MdlSettings::default(),
+            policy: PolicySettings::default(),
             clients: Vec::new(),
         }
     }

@@ -90,6 +90,18 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub challenge: Option<Challenge>,
     pub dpop_nonce: Option<String>,
+    /// RFC 9470 §3: what to authenticate with for `insufficient_user_authentication`.
+    pub step_up: Option<StepUp>,
+    /// The policy decision behind a refusal, for its log entry (never sent to the client).
+    pub decision: Option<String>,
+}
+
+/// RFC 9470 step-up parameters: the `acr_values` (space-separated) and `max_age` a new
+/// authorization request should carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepUp {
+    pub acr_values: String,
+    pub max_age: u32,
 }
 
 #[derive(Serialize)]
@@ -97,6 +109,8 @@ struct ErrorBody<'a> {
     error: &'static str,
     #[serde(skip_serializing_if = "str::is_empty")]
     error_description: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    step_up: Option<&'a StepUp>,
 }
 
 impl OAuthError {
@@ -107,6 +121,8 @@ impl OAuthError {
             status: code.default_status(),
             challenge: None,
             dpop_nonce: None,
+            step_up: None,
+            decision: None,
         }
     }
 
@@ -140,6 +156,14 @@ impl OAuthError {
         self.dpop_nonce = Some(nonce);
         self
     }
+    pub fn with_step_up(mut self, step_up: StepUp) -> Self {
+        self.step_up = Some(step_up);
+        self
+    }
+    pub fn with_decision(mut self, decision_id: &str) -> Self {
+        self.decision = Some(decision_id.to_owned());
+        self
+    }
 }
 
 impl std::fmt::Display for OAuthError {
@@ -160,6 +184,7 @@ impl IntoResponse for OAuthError {
         let body = ErrorBody {
             error: self.code.as_str(),
             error_description: &self.description,
+            step_up: self.step_up.as_ref(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -13,7 +13,7 @@
 use crate::decision::{Decision, DenyReason, Outcome, WithheldScope, new_decision_id};
 use crate::entities::{BuildError, Built, CandidateScope, Names, build};
 use crate::error::PolicyError;
-use crate::loader::{LoadedPolicies, load};
+use crate::loader::{LoadedPolicies, load, load_sources};
 use crate::narrowing::{Candidate, Phase, candidates};
 use crate::request::{Aal, AccessRequest, Stage};
 use crate::scopes::{ResourceScope, ScopeSet, SmartScope};
@@ -89,12 +89,24 @@ impl PolicyEngine {
     /// Loads `dir` (one `*.cedarschema`, `*.cedar` files), failing on any parse error,
     /// missing `@id`/`@reason`, or strict-validation error or warning.
     pub fn load(dir: impl AsRef<Path>) -> Result<PolicyEngine, PolicyError> {
+        PolicyEngine::from_loaded(load(dir.as_ref())?)
+    }
+
+    /// The policy set shipped in `policies/cedar`, compiled in; validated like a directory.
+    pub fn shipped() -> Result<PolicyEngine, PolicyError> {
+        PolicyEngine::from_loaded(load_sources(
+            Path::new(crate::shipped::LABEL),
+            crate::shipped::sources(),
+        )?)
+    }
+
+    fn from_loaded(loaded: LoadedPolicies) -> Result<PolicyEngine, PolicyError> {
         let LoadedPolicies {
             schema,
             policies,
             reasons,
             version,
-        } = load(dir.as_ref())?;
+        } = loaded;
         let names = Names::new()?;
         let (actions, principals) = names.slice_keys();
         let policies = PolicySlices::new(&policies, &schema, &actions, &principals)?;

@@ -22,6 +22,7 @@ pub mod quality_measures;
 pub mod reload;
 pub mod request;
 pub mod scopes;
+mod shipped;
 mod slices;
 
 pub use authorization_details::{purpose_from_authorization_details, purpose_from_hl7_b2b};

@@ -45,22 +45,43 @@ fn read(path: &Path) -> Result<String, PolicyError> {
     })
 }
 
+/// One policy source: where it came from (a file, or `shipped/<name>`) and its text.
+pub(crate) struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
 pub(crate) fn load(dir: &Path) -> Result<LoadedPolicies, PolicyError> {
-    let files = policy_files(dir)?;
+    let sources = policy_files(dir)?
+        .into_iter()
+        .map(|path| {
+            Ok(Source {
+                text: read(&path)?,
+                path,
+            })
+        })
+        .collect::<Result<Vec<_>, PolicyError>>()?;
+    load_sources(dir, sources)
+}
+
+/// Loads sources sorted by file name; `dir` only names them in errors.
+pub(crate) fn load_sources(
+    dir: &Path,
+    sources: Vec<Source>,
+) -> Result<LoadedPolicies, PolicyError> {
     let mut hash = Sha256::new();
     let mut schema_files = Vec::new();
     let mut policy_files = Vec::new();
-    for path in &files {
-        let text = read(path)?;
+    for Source { path, text } in sources {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         hash.update(name.unwrap_or_default().as_bytes());
         hash.update([0]);
         hash.update(text.as_bytes());
         hash.update([0]);
         if path.extension().is_some_and(|e| e == "cedarschema") {
-            schema_files.push((path.clone(), text));
+            schema_files.push((path, text));
         } else {
-            policy_files.push((path.clone(), text));
+            policy_files.push((path, text));
         }
     }
     let [(schema_path, schema_text)] =

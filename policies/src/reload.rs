@@ -17,7 +17,8 @@ type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
 
 /// The current policy engine, swappable while requests are being decided.
 pub struct ReloadingPolicies {
-    dir: PathBuf,
+    /// `None`: the shipped set, which never changes while the server runs.
+    dir: Option<PathBuf>,
     step_up: StepUpSettings,
     current: ArcSwap<PolicyEngine>,
     seen: Mutex<Fingerprint>,
@@ -39,10 +40,21 @@ impl ReloadingPolicies {
         let seen = fingerprint(&dir).unwrap_or_default();
         let engine = PolicyEngine::load(&dir)?.with_step_up(step_up.clone());
         Ok(ReloadingPolicies {
-            dir,
+            dir: Some(dir),
             step_up,
             current: ArcSwap::from_pointee(engine),
             seen: Mutex::new(seen),
+        })
+    }
+
+    /// The shipped set (see [`PolicyEngine::shipped`]); reloading it changes nothing.
+    pub fn shipped(step_up: StepUpSettings) -> Result<Self, PolicyError> {
+        let engine = PolicyEngine::shipped()?.with_step_up(step_up.clone());
+        Ok(ReloadingPolicies {
+            dir: None,
+            step_up,
+            current: ArcSwap::from_pointee(engine),
+            seen: Mutex::new(Vec::new()),
         })
     }
 
@@ -64,8 +76,11 @@ impl ReloadingPolicies {
     /// Loads the directory again. On success the new set replaces the old one atomically;
     /// on error the old set stays in force and the error is returned.
     pub fn reload(&self) -> Result<Reloaded, PolicyError> {
-        let engine = PolicyEngine::load(&self.dir)?.with_step_up(self.step_up.clone());
         let from = self.version();
+        let Some(dir) = &self.dir else {
+            return Ok(Reloaded::Unchanged { version: from });
+        };
+        let engine = PolicyEngine::load(dir)?.with_step_up(self.step_up.clone());
         if engine.version() == from {
             return Ok(Reloaded::Unchanged { version: from });
         }
@@ -78,7 +93,10 @@ impl ReloadingPolicies {
     /// Reloads if any file's modification time or length changed since the last look (or
     /// files were added or removed). `Ok(None)` when nothing changed.
     pub fn reload_if_changed(&self) -> Result<Option<Reloaded>, PolicyError> {
-        let now = fingerprint(&self.dir)?;
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let now = fingerprint(dir)?;
         {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             if *seen == now {

@@ -448,3 +448,57 @@ fn token_lineage_policies() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn backend_services_policy() {
+    let backend =
+        |client: ClientInfo, purpose: &str, s: &str| request(Stage::Token, client, xp(purpose), s);
+    check(vec![
+        (
+            "provider backend, treatment, system read",
+            backend(
+                ehr_client(),
+                "T-TREAT",
+                "system/Patient.rs system/Observation.rs",
+            ),
+            Some("system/Observation.rs system/Patient.rs"),
+        ),
+        (
+            "provider backend, writes narrowed to reads",
+            backend(ehr_client(), "T-TREAT", "system/Observation.cruds"),
+            Some("system/Observation.rs"),
+        ),
+        (
+            "provider backend, another purpose",
+            backend(ehr_client(), "T-PH", "system/Patient.rs"),
+            None,
+        ),
+        (
+            "provider backend, user scopes are for people",
+            backend(ehr_client(), "T-TREAT", "user/Patient.rs"),
+            None,
+        ),
+        (
+            "vendor backend, treatment",
+            backend(vendor_client(), "T-TREAT", "system/Patient.rs"),
+            None,
+        ),
+        (
+            "backend at the authorization endpoint",
+            request(
+                Stage::Authorize,
+                ehr_client(),
+                xp("T-TREAT"),
+                "system/Patient.rs",
+            ),
+            None,
+        ),
+    ]);
+}
+
+#[test]
+fn the_compiled_in_set_is_the_shipped_directory() {
+    let shipped = PolicyEngine::shipped().unwrap();
+    assert_eq!(shipped.version(), engine().version());
+    assert_eq!(shipped.policy_ids(), engine().policy_ids());
+}

@@ -10,6 +10,8 @@ pub const BASIC_SECRET: &str = "basic-secret-0123456789abcdef";
 pub const POST_SECRET: &str = "post-secret-0123456789abcdef";
 pub const DPOP_SECRET: &str = "dpop-secret-0123456789abcdef";
 pub const RS256_SECRET: &str = "rs256-secret-0123456789abcdef";
+/// The `payer` client: a payer organisation's backend (payment and operations policies).
+pub const PAYER_SECRET: &str = "payer-secret-0123456789abcdef";
 pub const M2M_SCOPE: &str = "system/Patient.rs system/Observation.rs";
 
 /// Keys of the `private_key_jwt` clients (`web` and `par` share one, `m2m` uses RSA).
@@ -35,6 +37,7 @@ impl ClientKeys {
             r#"
 [[clients]]
 client_id = "web"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "private_key_jwt"
 jwks = {web_jwks}
 redirect_uris = ["{REDIRECT_URI}"]
@@ -42,6 +45,7 @@ grant_types = ["authorization_code", "refresh_token", "client_credentials"]
 
 [[clients]]
 client_id = "par"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "private_key_jwt"
 jwks = {web_jwks}
 redirect_uris = ["{REDIRECT_URI}"]
@@ -50,6 +54,7 @@ require_pushed_authorization_requests = true
 
 [[clients]]
 client_id = "m2m"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "private_key_jwt"
 jwks = {m2m_jwks}
 grant_types = ["client_credentials"]
@@ -57,6 +62,7 @@ scope = "{M2M_SCOPE}"
 
 [[clients]]
 client_id = "basic"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "client_secret_basic"
 client_secret = "{BASIC_SECRET}"
 redirect_uris = ["{REDIRECT_URI}"]
@@ -64,18 +70,21 @@ grant_types = ["authorization_code", "refresh_token", "client_credentials"]
 
 [[clients]]
 client_id = "post"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "client_secret_post"
 client_secret = "{POST_SECRET}"
 grant_types = ["client_credentials"]
 
 [[clients]]
 client_id = "public"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "none"
 redirect_uris = ["{PUBLIC_REDIRECT_URI}"]
 grant_types = ["authorization_code", "refresh_token"]
 
 [[clients]]
 client_id = "dpop"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "client_secret_basic"
 client_secret = "{DPOP_SECRET}"
 redirect_uris = ["{REDIRECT_URI}"]
@@ -84,11 +93,19 @@ dpop_bound_access_tokens = true
 
 [[clients]]
 client_id = "rs256"
+organisation = {{ id = "org-rp", kind = "provider" }}
 token_endpoint_auth_method = "client_secret_basic"
 client_secret = "{RS256_SECRET}"
 redirect_uris = ["{REDIRECT_URI}"]
 grant_types = ["authorization_code"]
 id_token_signed_response_alg = "RS256"
+
+[[clients]]
+client_id = "payer"
+organisation = {{ id = "org-payer", kind = "payer" }}
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{PAYER_SECRET}"
+grant_types = ["client_credentials"]
 "#,
             web_jwks = q(&web_jwks),
             m2m_jwks = q(&m2m_jwks),

@@ -263,6 +263,13 @@ impl Person {
     /// [`crate::oauth::pushed_authorization`]): the login page, a passkey sign-in, the consent
     /// page approved if it is shown, and back to the client; returns the code.
     pub async fn sign_in_for_code(&mut self, authorize: &str) -> String {
+        let back = self.sign_in_for_redirect(authorize).await;
+        crate::oauth::query_param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"))
+    }
+
+    /// Like [`Person::sign_in_for_code`], but returns the redirect back to the client,
+    /// which carries either a code or an error.
+    pub async fn sign_in_for_redirect(&mut self, authorize: &str) -> Url {
         self.cookie = None;
         let (status, location, _) = self.get(authorize).await;
         assert_eq!(status, 303);
@@ -283,8 +290,7 @@ impl Person {
                 self.post_form(&page, &form).await.1.unwrap()
             }
         };
-        let back = Url::parse(&location).unwrap();
-        crate::oauth::query_param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"))
+        Url::parse(&location).unwrap()
     }
 
     /// Sign in (optionally for a pending authorization).

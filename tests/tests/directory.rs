@@ -7,10 +7,11 @@
 use glassgate_directory::fixtures::Scenario;
 use glassgate_tests::directory::seed;
 use glassgate_tests::jwt::claims_of;
-use glassgate_tests::oauth::{pushed_authorization, try_redeem_as};
+use glassgate_tests::oauth::{pushed_authorization, query_param, try_redeem_as};
 use glassgate_tests::passkeys::{Person, invite};
 use glassgate_tests::tlog::audit;
 use glassgate_tests::{ServerOptions, TestServer, backends};
+use serde_json::json;
 
 /// Enroll a clinician with `npi`, sign in for the `par` client and redeem the code; returns
 /// the token endpoint's status and body.
@@ -20,7 +21,17 @@ async fn clinician_token(server: &TestServer, npi: &str) -> (u16, serde_json::Va
     assert_eq!(person.enroll(&link, "Dr. Test").await.status, 200);
     let (authorize, verifier) =
         pushed_authorization(server, "par", &[("scope", "openid fhirUser")]).await;
-    let code = person.sign_in_for_code(&authorize).await;
+    let back = person.sign_in_for_redirect(&authorize).await;
+    // Policy asks the directory at authorize time too: an inactive clinician is refused
+    // there, before any code exists.
+    if let Some(error) = query_param(&back, "error") {
+        let description = query_param(&back, "error_description").unwrap_or_default();
+        return (
+            403,
+            json!({ "error": error, "error_description": description }),
+        );
+    }
+    let code = query_param(&back, "code").unwrap();
     let (status, _, body) = try_redeem_as(server, "par", &code, &verifier).await;
     (status, body)
 }
@@ -84,7 +95,11 @@ async fn tokens_only_for_active_clinicians() {
         );
         let refused = entries
             .iter()
-            .filter(|e| e.event == "token.refused" && e.refusal.as_deref() == Some("access_denied"))
+            .filter(|e| {
+                matches!(e.event.as_str(), "token.refused" | "authorization.refused")
+                    && e.refusal.as_deref() == Some("access_denied")
+                    && e.decision.is_some()
+            })
             .count();
         assert!(refused >= 6, "every refusal is logged ({refused})");
     }

@@ -268,6 +268,7 @@ async fn dpop_bound_tokens_introspection_userinfo_and_revocation() {
                 &[
                     ("grant_type", "client_credentials"),
                     ("authorization_details", TREATMENT),
+                    ("scope", "system/Patient.rs"),
                 ],
                 headers,
             )
@@ -334,6 +335,7 @@ async fn secret_clients_and_scope_narrowing() {
                 &[
                     ("grant_type", "client_credentials"),
                     ("authorization_details", TREATMENT),
+                    ("scope", "system/Patient.rs"),
                     ("client_id", "post"),
                     ("client_secret", glassgate_tests::clients::POST_SECRET),
                 ],

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use glassgate_mdl::wallet::{self, KeyAlg, oid4vp};
+use glassgate_tests::directory::{scenario_with_active, seed};
 use glassgate_tests::harness::workspace_binary;
 use glassgate_tests::jwt::claims_of;
 use glassgate_tests::mdl::{Dmv, ProofingFiles};
@@ -465,10 +466,35 @@ async fn a_signed_in_clinician_raises_their_account_to_ial2_with_their_licence()
         "{account}"
     );
 
+    // Proofed at IAL2, signed in with a passkey (AAL2), active in the provider directory:
+    // the treatment policy grants user-level read access.
+    seed(
+        &server,
+        &scenario_with_active(&["1234567893", "1245319599"]),
+    )
+    .await;
+    let treatment = [("scope", "openid fhirUser user/*.rs")];
+    let (authorize, verifier) = pushed_authorization(&server, "par", &treatment).await;
+    let code = clinician.sign_in_for_code(&authorize).await;
+    let tokens = redeem_as(&server, "par", &code, &verifier).await;
+    assert_eq!(tokens["scope"], "openid fhirUser user/*.rs", "{tokens}");
+    assert_eq!(
+        claims_of(tokens["access_token"].as_str().unwrap())["purpose_of_use"][0]["code"],
+        "T-TREAT"
+    );
+
     // The same licence cannot prove a second account.
     let mut colleague = Person::new(&server);
     let link = glassgate_tests::passkeys::invite(&server, "1245319599").await;
     assert_eq!(colleague.enroll(&link, "Dr. Alan Turing").await.status, 200);
+    // Active in the directory but not proofed: no patient data for treatment.
+    let (authorize, _) = pushed_authorization(&server, "par", &treatment).await;
+    let back = colleague.sign_in_for_redirect(&authorize).await;
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("access_denied"),
+        "{back}"
+    );
     let proof = colleague.start_proof().await;
     oid4vp::follow_invocation(&licence, proof.invocation_url(), &reqwest::Client::new())
         .await

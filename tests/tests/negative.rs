@@ -39,6 +39,7 @@ async fn token_with_assertion(server: &TestServer, jwt: &str) -> (u16, Value) {
     let mut f = form(&[
         ("grant_type", "client_credentials"),
         ("authorization_details", TREATMENT),
+        ("scope", "system/Patient.rs"),
         ("client_assertion_type", JWT_BEARER),
     ]);
     f.push(("client_assertion".into(), jwt.to_owned()));
@@ -575,6 +576,7 @@ async fn dpop_and_resource_refusals() {
         let cc = [
             ("grant_type", "client_credentials"),
             ("authorization_details", TREATMENT),
+            ("scope", "system/Patient.rs"),
         ];
         // 45. wrong htm, 46. wrong htu, 47. no nonce (use_dpop_nonce with a fresh nonce header),
         // 48. replayed proof, 49. stale iat, 50. wrong typ, 51. a DPoP-bound client with no proof.
@@ -766,11 +768,21 @@ async fn dynamic_registration_and_its_refusals() {
                 &[
                     ("grant_type", "client_credentials"),
                     ("authorization_details", TREATMENT),
+                    ("scope", "system/Patient.rs"),
                 ],
                 basic(client_id, secret),
             )
             .await;
-        assert_eq!(s, 200, "{b}");
+        // Registered without a trust framework, the client belongs to no organisation the
+        // broker knows, and policy gives such a client no data.
+        expect((s, &b), 403, "access_denied");
+        assert!(
+            b["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("not_permitted"),
+            "{b}"
+        );
         let read = http
             .get(&management)
             .bearer_auth(registration_token)

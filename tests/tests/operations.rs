@@ -61,6 +61,74 @@ async fn discovery_health_and_jwks() {
                 .contains(&"ES256".into())
         );
 
+        // SMART App Launch 2.x discovery, field by field (SMART §Conformance).
+        let smart: Value = get("/.well-known/smart-configuration")
+            .await
+            .json()
+            .await
+            .unwrap();
+        for (field, same_as) in [
+            ("issuer", "issuer"),
+            ("jwks_uri", "jwks_uri"),
+            ("authorization_endpoint", "authorization_endpoint"),
+            ("token_endpoint", "token_endpoint"),
+            ("grant_types_supported", "grant_types_supported"),
+            (
+                "token_endpoint_auth_methods_supported",
+                "token_endpoint_auth_methods_supported",
+            ),
+            ("response_types_supported", "response_types_supported"),
+            ("introspection_endpoint", "introspection_endpoint"),
+            ("revocation_endpoint", "revocation_endpoint"),
+            ("registration_endpoint", "registration_endpoint"),
+            (
+                "code_challenge_methods_supported",
+                "code_challenge_methods_supported",
+            ),
+        ] {
+            assert_eq!(smart[field], oidc[same_as], "{field}");
+        }
+        let listed =
+            |field: &str| -> Vec<String> { serde_json::from_value(smart[field].clone()).unwrap() };
+        for scope in [
+            "openid",
+            "fhirUser",
+            "launch/patient",
+            "patient/*.rs",
+            "user/*.rs",
+            "system/*.rs",
+        ] {
+            assert!(
+                listed("scopes_supported").contains(&scope.to_owned()),
+                "{scope}"
+            );
+        }
+        let capabilities = listed("capabilities");
+        for capability in [
+            "launch-standalone",
+            "client-public",
+            "client-confidential-symmetric",
+            "client-confidential-asymmetric",
+            "sso-openid-connect",
+            "permission-offline",
+            "permission-patient",
+            "permission-user",
+            "permission-v2",
+        ] {
+            assert!(
+                capabilities.contains(&capability.to_owned()),
+                "{capability}"
+            );
+        }
+        // No EHR launch: Glassgate is not an EHR.
+        assert!(!capabilities.iter().any(|c| c == "launch-ehr"));
+        assert!(
+            !smart["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
         let jwks: Value = get("/jwks").await.json().await.unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         // Current and next for ES256 and RS256: four keys, each kid its RFC 7638 thumbprint.

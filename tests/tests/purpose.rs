@@ -22,7 +22,10 @@ fn details(system: &str, code: &str) -> String {
 }
 
 async fn client_credentials(server: &TestServer, extra: &[(&str, &str)]) -> (u16, Value) {
-    let mut form = vec![("grant_type", "client_credentials")];
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("scope", "system/Patient.rs"),
+    ];
     form.extend_from_slice(extra);
     let (status, _, body) = server
         .post_form("/token", &form, basic("basic", BASIC_SECRET))

@@ -290,12 +290,19 @@ async fn issue_code(
         );
         return refuse(state, &request, error).await;
     }
+    let permitted = match decide(state, &request, &session).await {
+        Ok(permitted) => permitted,
+        Err(error) => return refuse(state, &request, error).await,
+    };
+    let mut request = request;
+    request.scope = permitted.scope.clone();
     let minted = async {
         let code = random_token()?;
         let grant_id = random_token()?;
         let event = Event::new(EventKind::AuthorizationGranted, &request.client_id)
             .with_subject(&session.subject)
             .with_assurance(session.acr.as_deref(), &session.amr)
+            .with_purpose(super::purpose::log_code(&request.purpose))
             .with_record(json!({
                 "scope": request.scope,
                 "redirect_uri": request.redirect_uri,
@@ -303,7 +310,7 @@ async fn issue_code(
                 "credential": session.credential,
                 "auth_time": session.auth_time,
             }));
-        issuance::log_event(state, event).await?;
+        issuance::log_event(state, permitted.logged(event)).await?;
         let grant = AuthorizationCode {
             request: request.clone(),
             session,
@@ -339,6 +346,28 @@ async fn issue_code(
     }
 }
 
+/// Policy at the authorization endpoint: the person as the directory and their account
+/// describe them now, the purpose and scopes asked for.
+async fn decide(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &AuthenticatedSession,
+) -> OAuthResult<super::policy::Permitted> {
+    let person = super::clinician::check(state, &session.subject).await?;
+    state.policy.decide(super::policy::Question {
+        stage: glassgate_policies::Stage::Authorize,
+        client_id: &request.client_id,
+        purpose: &request.purpose,
+        scope: &request.scope,
+        asker: Some(super::policy::Asker {
+            subject: &session.subject,
+            acr: session.acr.as_deref(),
+            session_ial: Some(session.identity_assurance),
+            person: &person,
+        }),
+    })
+}
+
 /// Log a refused authorization, then send the error to the client's redirect URI.
 async fn refuse(state: &AppState, request: &AuthorizationRequest, error: OAuthError) -> Response {
     log_refusal(state, &request.client_id, &error).await;
@@ -358,6 +387,7 @@ async fn log_refusal(state: &AppState, client: &str, error: &OAuthError) {
     let event = Event::new(EventKind::AuthorizationRefused, client)
         .with_refusal(error.code.as_str())
         .with_record(json!({ "error_description": error.description }));
+    let event = state.policy.logged_refusal(event, client, error);
     if let Err(e) = issuance::log_event(state, event).await {
         tracing::error!(error = %e, "logging an authorization refusal failed");
     }
@@ -370,10 +400,15 @@ fn redirect_error(
     client_state: Option<&str>,
     state: Option<&AppState>,
 ) -> Response {
+    let max_age = error.step_up.as_ref().map(|s| s.max_age.to_string());
     let mut pairs = vec![
         ("error", error.code.as_str()),
         ("error_description", error.description.as_str()),
     ];
+    if let (Some(step_up), Some(max_age)) = (&error.step_up, &max_age) {
+        pairs.push(("acr_values", step_up.acr_values.as_str()));
+        pairs.push(("max_age", max_age.as_str()));
+    }
     if let Some(s) = client_state {
         pairs.push(("state", s));
     }

@@ -1,16 +1,22 @@
-//! Clinicians are checked against the provider directory at every token issuance: a
-//! clinician's token is issued only while the current NPD release says they are an active
-//! individual provider (CMS Interoperability Framework: "validated as an active provider in
-//! the CMS National Provider Directory"). Fails closed: no directory, no clinician token.
+//! Clinicians are checked against the provider directory at every authorization and token
+//! issuance: policy permits a clinician only while the current NPD release says they are an
+//! active individual provider (CMS Interoperability Framework: "validated as an active
+//! provider in the CMS National Provider Directory"). Fails closed: no directory answer, no
+//! clinician token.
 
 use crate::app::AppState;
-use crate::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::error::{OAuthError, OAuthResult};
+use crate::session::IdentityAssurance;
 use crate::store::accounts::AccountKind;
 
-/// What the directory said about an active clinician, for the token and its log entry.
+/// What the directory said about a clinician, for policy, the token and its log entry.
 #[derive(Debug, Clone)]
-pub struct ActiveClinician {
+pub struct ClinicianStanding {
     pub npi: String,
+    /// True only when the current NPD release confirms an active individual provider.
+    pub active: bool,
+    /// Why not, as `clinician_not_active (<class>): <description>`, when not active.
+    pub inactive: Option<String>,
     /// The NPD release the answer came from.
     pub release: Option<String>,
     /// The clinician's NPD Practitioner URL (`fhirUser`).
@@ -20,14 +26,23 @@ pub struct ActiveClinician {
 /// What issuance needs to know of the person a token is for.
 #[derive(Debug, Clone, Default)]
 pub struct Person {
-    /// The directory's answer, for clinicians.
-    pub clinician: Option<ActiveClinician>,
+    /// The directory's answer, for clinicians (active or not: policy decides).
+    pub clinician: Option<ClinicianStanding>,
+    /// The account's identity assurance; `None` when the subject has no account here.
+    pub identity_assurance: Option<IdentityAssurance>,
     /// `verified_claims` (OpenID Connect for Identity Assurance) once the person is proofed at IAL2.
     pub verified_claims: Option<serde_json::Value>,
 }
 
-/// The person behind `subject` (nothing for machine clients): for clinicians the directory's
-/// answer, or `access_denied` naming the reason class when they are not active.
+impl Person {
+    /// The clinician, when the directory confirms them active.
+    pub fn active_clinician(&self) -> Option<&ClinicianStanding> {
+        self.clinician.as_ref().filter(|c| c.active)
+    }
+}
+
+/// The person behind `subject` (nothing for machine clients), with the directory's current
+/// answer for clinicians. Fails only when the directory cannot be asked.
 pub async fn check(state: &AppState, subject: &str) -> OAuthResult<Person> {
     let account = state
         .store
@@ -38,30 +53,35 @@ pub async fn check(state: &AppState, subject: &str) -> OAuthResult<Person> {
     let Some(account) = account else {
         return Ok(Person::default());
     };
-    let verified_claims = account.verified_claims.clone();
     let clinician = match account.kind {
-        AccountKind::Clinician => Some(active_clinician(state, account.npi).await?),
+        AccountKind::Clinician => Some(standing(state, account.npi).await?),
         _ => None,
     };
     Ok(Person {
         clinician,
-        verified_claims,
+        identity_assurance: Some(account.identity_assurance),
+        verified_claims: account.verified_claims,
     })
 }
 
-async fn active_clinician(state: &AppState, npi: Option<String>) -> OAuthResult<ActiveClinician> {
+async fn standing(state: &AppState, npi: Option<String>) -> OAuthResult<ClinicianStanding> {
     let Some(npi) = npi else {
-        return Err(OAuthError::new(
-            ErrorCode::AccessDenied,
-            "clinician_not_active (no_npi): the clinician account has no NPI",
-        ));
+        return Ok(ClinicianStanding {
+            npi: String::new(),
+            active: false,
+            inactive: Some(
+                "clinician_not_active (no_npi): the clinician account has no NPI".into(),
+            ),
+            release: None,
+            fhir_user: None,
+        });
     };
     let answer = state
         .clinicians
         .check(&npi)
         .await
         .map_err(OAuthError::server_error)?;
-    if !answer.active {
+    let inactive = (!answer.active).then(|| {
         let (class, description) = answer
             .reason
             .map(|r| (r.as_str(), r.description()))
@@ -69,13 +89,12 @@ async fn active_clinician(state: &AppState, npi: Option<String>) -> OAuthResult<
                 "unknown",
                 "the provider directory did not confirm the clinician",
             ));
-        return Err(OAuthError::new(
-            ErrorCode::AccessDenied,
-            format!("clinician_not_active ({class}): {description}"),
-        ));
-    }
-    Ok(ActiveClinician {
+        format!("clinician_not_active ({class}): {description}")
+    });
+    Ok(ClinicianStanding {
         npi,
+        active: answer.active,
+        inactive,
         release: answer.release.map(|r| r.to_string()),
         fhir_user: answer.fhir_user.map(|u| u.to_string()),
     })

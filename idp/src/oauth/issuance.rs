@@ -12,7 +12,8 @@ use glassgate_keys::Algorithm;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use super::clinician::ActiveClinician;
+use super::clinician::ClinicianStanding;
+use super::policy::Permitted;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{OAuthError, OAuthResult};
@@ -269,16 +270,30 @@ pub fn refresh_token(
     Ok((token, record))
 }
 
+/// What one token response issues, for its log entry.
+pub struct Issued<'a> {
+    pub grant_type: &'a str,
+    pub access: &'a AccessTokenRecord,
+    pub grant: Option<&'a GrantRecord>,
+    pub refresh: Option<&'a RefreshTokenRecord>,
+    pub id_token: bool,
+    /// The directory's answer, for a clinician's token.
+    pub clinician: Option<&'a ClinicianStanding>,
+    /// The policy decision that permitted it.
+    pub decision: &'a Permitted,
+}
+
 /// The log entry recording one token response, built from what it issues.
-pub fn issued_entry(
-    state: &AppState,
-    grant_type: &str,
-    access: &AccessTokenRecord,
-    grant: Option<&GrantRecord>,
-    refresh: Option<&RefreshTokenRecord>,
-    id_token: bool,
-    clinician: Option<&ActiveClinician>,
-) -> OAuthResult<PendingEntry> {
+pub fn issued_entry(state: &AppState, issued: Issued<'_>) -> OAuthResult<PendingEntry> {
+    let Issued {
+        grant_type,
+        access,
+        grant,
+        refresh,
+        id_token,
+        clinician,
+        decision,
+    } = issued;
     let purpose = super::purpose::from_stored(access.purpose.as_deref());
     let mut event = Event::new(EventKind::TokenIssued, &access.client_id)
         .with_subject(&access.subject)
@@ -314,7 +329,7 @@ pub fn issued_entry(
     }
     state
         .log
-        .entry(event, &state.config.issuer)
+        .entry(decision.logged(event), &state.config.issuer)
         .map_err(OAuthError::server_error)
 }
 

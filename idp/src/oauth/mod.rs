@@ -11,12 +11,14 @@ pub mod issuance;
 pub mod par;
 pub mod params;
 pub mod pkce;
+pub mod policy;
 pub mod purpose;
 pub mod registration;
 pub mod request;
 pub mod resource;
 pub mod revoke;
 pub mod scope;
+pub mod smart;
 pub mod token;
 pub mod userinfo;
 
@@ -37,6 +39,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/smart-configuration",
+            get(smart::smart_configuration),
         )
         .route("/jwks", get(discovery::jwks))
         .route(

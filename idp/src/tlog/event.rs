@@ -56,6 +56,10 @@ pub struct Event {
     pub refusal: Option<String>,
     /// The exchange purpose code (e.g. `T-TREAT`), for issuances and authorization decisions.
     pub purpose: Option<String>,
+    /// The client's organisation identifier (public: organisations, not people).
+    pub org: Option<String>,
+    /// The policy decision id (its determining policies go into the private record).
+    pub decision: Option<String>,
     /// Everything else (scopes, lifetimes, grant ids…): private, committed to.
     pub record: Value,
 }
@@ -73,6 +77,8 @@ impl Event {
             npi: None,
             refusal: None,
             purpose: None,
+            org: None,
+            decision: None,
             record: Value::Object(serde_json::Map::new()),
         }
     }
@@ -100,6 +106,14 @@ impl Event {
     }
     pub fn with_purpose(mut self, code: &str) -> Self {
         self.purpose = Some(code.to_owned());
+        self
+    }
+    pub fn with_org(mut self, org: &str) -> Self {
+        self.org = Some(org.to_owned());
+        self
+    }
+    pub fn with_decision(mut self, decision_id: &str) -> Self {
+        self.decision = Some(decision_id.to_owned());
         self
     }
     pub fn with_refusal(mut self, code: &str) -> Self {

@@ -138,13 +138,13 @@ impl TransparencyLog {
             time: clock::now().div_euclid(60) * 60,
             iss: issuer.to_owned(),
             client: event.client,
-            org: None,
+            org: event.org,
             npi: event.npi,
             purpose: event.purpose,
             acr: event.acr,
             amr: event.amr,
             ial: event.ial,
-            decision: None,
+            decision: event.decision,
             refusal: event.refusal,
             subject: event
                 .subject

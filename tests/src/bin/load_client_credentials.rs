@@ -55,7 +55,8 @@ async fn run(args: Args) -> Result<(), String> {
     let key = TestKey::es256();
     let config = format!(
         "[[clients]]\nclient_id = \"bench\"\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
-         grant_types = [\"client_credentials\"]\njwks = {}\n",
+         grant_types = [\"client_credentials\"]\nscope = \"system/Patient.rs\"\njwks = {}\n\
+         organisation = {{ id = \"org-bench\", kind = \"provider\" }}\n",
         serde_json::json!(key.jwks().to_string())
     );
     std::fs::write(dir.path().join("bench.toml"), config).map_err(|e| e.to_string())?;

@@ -13,8 +13,10 @@ use crate::oauth::clinician;
 use crate::oauth::dpop::DpopProof;
 use crate::oauth::issuance::{self, TokenSubject};
 use crate::oauth::params::Params;
+use crate::oauth::policy::{Asker, Question};
 use crate::oauth::{pkce, purpose, scope, sha256_hex};
 use crate::store::model::{GrantRecord, Issuance};
+use glassgate_policies::Stage;
 
 /// How long a redeemed code is remembered, so that a replay can revoke what it produced.
 const REDEEMED_MEMORY: Duration = Duration::from_secs(3600);
@@ -69,12 +71,26 @@ pub async fn exchange(
 
     let session = &code.session;
     let person = clinician::check(state, &session.subject).await?;
+    // Asked again: the directory, the account or the policy set may have changed since the
+    // authorization.
+    let permitted = state.policy.decide(Question {
+        stage: Stage::Token,
+        client_id: client.id(),
+        purpose: &request.purpose,
+        scope: &request.scope,
+        asker: Some(Asker {
+            subject: &session.subject,
+            acr: session.acr.as_deref(),
+            session_ial: Some(session.identity_assurance),
+            person: &person,
+        }),
+    })?;
     let now = clock::now();
     let grant = GrantRecord {
         grant_id: code.grant_id.clone(),
         client_id: client.id().to_owned(),
         subject: session.subject.clone(),
-        scope: request.scope.clone(),
+        scope: permitted.scope.clone(),
         auth_time: session.auth_time,
         acr: session.acr.clone(),
         amr: session.amr.join(" "),
@@ -100,8 +116,7 @@ pub async fn exchange(
             client.client.record.id_token_alg.as_deref(),
             issuance::IdentityClaims {
                 fhir_user: person
-                    .clinician
-                    .as_ref()
+                    .active_clinician()
                     .filter(|_| scope::contains(&grant.scope, "fhirUser"))
                     .and_then(|c| c.fhir_user.as_deref()),
                 verified_claims: clinician::verified_claims_for(
@@ -124,12 +139,15 @@ pub async fn exchange(
     let expires_in = access_record.expires_at - access_record.issued_at;
     let entry = issuance::issued_entry(
         state,
-        "authorization_code",
-        &access_record,
-        Some(&grant),
-        refresh_records.first(),
-        id_token.is_some(),
-        person.clinician.as_ref(),
+        issuance::Issued {
+            grant_type: "authorization_code",
+            access: &access_record,
+            grant: Some(&grant),
+            refresh: refresh_records.first(),
+            id_token: id_token.is_some(),
+            clinician: person.active_clinician(),
+            decision: &permitted,
+        },
     )?;
     let outcome = state
         .issuance

@@ -8,8 +8,10 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop::DpopProof;
 use crate::oauth::issuance::{self, TokenSubject};
 use crate::oauth::params::Params;
+use crate::oauth::policy::Question;
 use crate::oauth::{purpose, scope};
 use crate::store::model::Issuance;
+use glassgate_policies::Stage;
 
 pub async fn exchange(
     state: &AppState,
@@ -24,7 +26,22 @@ pub async fn exchange(
         ));
     }
     let scope = scope::resolve(params.get("scope"), &client.client.record)?;
+    if scope.is_empty() {
+        // SMART Backend Services: a backend token names what it is for.
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "client_credentials needs a scope (this client registered none to default to)",
+        ));
+    }
     let purpose = purpose::from_params(params)?;
+    let permitted = state.policy.decide(Question {
+        stage: Stage::Token,
+        client_id: client.id(),
+        purpose: &purpose,
+        scope: &scope,
+        asker: None,
+    })?;
+    let scope = permitted.scope.clone();
     let who = TokenSubject {
         client_id: client.id(),
         subject: client.id(),
@@ -37,12 +54,15 @@ pub async fn exchange(
     let expires_in = record.expires_at - record.issued_at;
     let entry = issuance::issued_entry(
         state,
-        "client_credentials",
-        &record,
-        None,
-        None,
-        false,
-        None,
+        issuance::Issued {
+            grant_type: "client_credentials",
+            access: &record,
+            grant: None,
+            refresh: None,
+            id_token: false,
+            clinician: None,
+            decision: &permitted,
+        },
     )?;
     let outcome = state
         .issuance

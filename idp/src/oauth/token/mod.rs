@@ -92,9 +92,11 @@ async fn refused(state: &AppState, error: OAuthError, client: Option<&str>) -> O
     if error.code == ErrorCode::ServerError {
         return error;
     }
-    let event = Event::new(EventKind::TokenRefused, client.unwrap_or(NO_CLIENT))
+    let client = client.unwrap_or(NO_CLIENT);
+    let event = Event::new(EventKind::TokenRefused, client)
         .with_refusal(error.code.as_str())
         .with_record(serde_json::json!({ "error_description": error.description }));
+    let event = state.policy.logged_refusal(event, client, &error);
     match issuance::log_event(state, event).await {
         Ok(()) => error,
         Err(log_failure) => log_failure,

@@ -9,8 +9,10 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop::DpopProof;
 use crate::oauth::issuance::{self, TokenSubject};
 use crate::oauth::params::Params;
+use crate::oauth::policy::{Asker, Question};
 use crate::oauth::{scope, sha256_hex};
 use crate::store::model::{Issuance, IssuanceOutcome};
+use glassgate_policies::{PriorGrant, PurposeOfUse, ScopeSet, Stage};
 
 pub async fn exchange(
     state: &AppState,
@@ -53,15 +55,33 @@ pub async fn exchange(
     }
     let scope = scope::narrow(params.get("scope"), &current.record.scope)?;
     let grant = &current.grant;
-    let purpose = refreshed_purpose(params, grant)?;
+    let (purpose, granted_purpose) = refreshed_purpose(params, grant)?;
     let person = crate::oauth::clinician::check(state, &grant.subject).await?;
+    let prior = PriorGrant {
+        scopes: ScopeSet::parse(&current.record.scope)
+            .map_err(|_| OAuthError::invalid_grant("the grant's scope is no longer valid"))?,
+        purpose: granted_purpose,
+    };
+    let permitted = state.policy.decide(Question {
+        stage: Stage::Refresh(prior),
+        client_id: client.id(),
+        purpose: &purpose,
+        scope: &scope,
+        asker: Some(Asker {
+            subject: &grant.subject,
+            acr: grant.acr.as_deref(),
+            session_ial: None,
+            person: &person,
+        }),
+    })?;
+    let scope = permitted.scope.clone();
     let who = TokenSubject {
         client_id: client.id(),
         subject: &grant.subject,
         scope: &scope,
         grant: Some(grant),
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
-        purpose: purpose.as_ref(),
+        purpose: Some(&purpose),
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     // The successor keeps the original scope: narrowing applies to this access token only.
@@ -74,12 +94,15 @@ pub async fn exchange(
     let expires_in = access_record.expires_at - access_record.issued_at;
     let entry = issuance::issued_entry(
         state,
-        "refresh_token",
-        &access_record,
-        Some(grant),
-        Some(&refresh_record),
-        false,
-        person.clinician.as_ref(),
+        issuance::Issued {
+            grant_type: "refresh_token",
+            access: &access_record,
+            grant: Some(grant),
+            refresh: Some(&refresh_record),
+            id_token: false,
+            clinician: person.active_clinician(),
+            decision: &permitted,
+        },
     )?;
     let outcome = state
         .issuance
@@ -102,9 +125,7 @@ pub async fn exchange(
         scope,
         refresh_token: Some(refresh_token),
         id_token: None,
-        authorization_details: purpose
-            .as_ref()
-            .map(crate::oauth::purpose::authorization_details),
+        authorization_details: Some(crate::oauth::purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
     })
 }
@@ -122,21 +143,28 @@ async fn reuse_detected(state: &AppState, grant_id: &str) -> OAuthError {
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }
 
-/// The purpose the new access token serves: the grant's. A refresh request may name the
-/// same purpose or a narrower one; another purpose needs a new authorization.
+/// The purpose the new access token serves, and the grant's: a refresh request may name the
+/// grant's purpose or a narrower one; another purpose needs a new authorization. A grant
+/// from before purposes were recorded cannot be refreshed (policy needs its purpose).
 fn refreshed_purpose(
     params: &Params,
     grant: &crate::store::model::GrantRecord,
-) -> OAuthResult<Option<glassgate_policies::PurposeOfUse>> {
-    let granted = crate::oauth::purpose::from_stored(grant.purpose.as_deref());
+) -> OAuthResult<(PurposeOfUse, PurposeOfUse)> {
+    let granted =
+        crate::oauth::purpose::from_stored(grant.purpose.as_deref()).ok_or_else(|| {
+            OAuthError::invalid_grant(
+                "this grant has no recorded purpose of use; authorize again with one",
+            )
+        })?;
     let Some(asked) = crate::oauth::purpose::optional_from_params(params)? else {
-        return Ok(granted);
+        return Ok((granted, granted));
     };
-    match &granted {
-        Some(granted) if asked.is_same_or_narrower_than(granted) => Ok(Some(asked)),
-        _ => Err(OAuthError::new(
+    if asked.is_same_or_narrower_than(&granted) {
+        Ok((asked, granted))
+    } else {
+        Err(OAuthError::new(
             crate::error::ErrorCode::InvalidAuthorizationDetails,
             "a refresh token serves the purpose it was authorized for; authorize again for another purpose",
-        )),
+        ))
     }
 }

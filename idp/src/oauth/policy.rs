@@ -1,0 +1,315 @@
+//! Purpose-scoped policy (the Cedar set in `policies/`), asked at authorize, token and
+//! refresh time. The question is built from what the server knows (the client's
+//! organisation, the person's assurance and directory standing, the purpose, the scopes);
+//! the answer becomes the scope to grant, a refusal naming its class, or an RFC 9470 step-up
+//! challenge. Either way the decision id goes into the log entry.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use glassgate_policies::{
+    Aal, AccessRequest, ClientInfo, ClinicianPerson, Decision, DenyReason, Ial, Organisation,
+    OrganisationKind, Outcome, PatientPerson, PolicyError, PurposeOfUse, ReloadingPolicies,
+    ScopeSet, Stage, StepUpSettings,
+};
+use serde_json::{Value, json};
+
+use super::clinician;
+use crate::config::{PolicySettings, StaticClient};
+use crate::error::{ErrorCode, OAuthError, OAuthResult, StepUp};
+use crate::session::IdentityAssurance;
+use crate::tlog::Event;
+
+/// The policy decision point of this replica: the policy set in force and the organisations
+/// of the configured clients.
+pub struct PolicyPoint {
+    policies: Arc<ReloadingPolicies>,
+    organisations: HashMap<String, Organisation>,
+    reload_every: Option<Duration>,
+    aal2_acr: String,
+    aal3_acr: String,
+}
+
+/// Who is asking, as far as assurance goes: the session's `acr` and the person's account.
+pub struct Asker<'a> {
+    pub subject: &'a str,
+    pub acr: Option<&'a str>,
+    /// The session's identity assurance, used when the subject has no account here.
+    pub session_ial: Option<IdentityAssurance>,
+    pub person: &'a clinician::Person,
+}
+
+/// One question: who (a person, or the client itself), at which stage, for which purpose
+/// and scope.
+pub struct Question<'a> {
+    pub stage: Stage,
+    pub client_id: &'a str,
+    pub purpose: &'a PurposeOfUse,
+    pub scope: &'a str,
+    pub asker: Option<Asker<'a>>,
+}
+
+/// A permit: the scope to grant (the request's own wording when nothing was narrowed) and
+/// the decision, for the log.
+#[derive(Debug)]
+pub struct Permitted {
+    pub scope: String,
+    pub decision: Decision,
+    pub organisation: String,
+}
+
+impl Permitted {
+    /// Adds the decision to a log event: its id and organisation in public, the policies
+    /// and the policy-set version in the private record.
+    pub fn logged(&self, event: Event) -> Event {
+        log_decision(event, &self.decision, &self.organisation)
+    }
+}
+
+fn log_decision(event: Event, decision: &Decision, organisation: &str) -> Event {
+    let mut event = event
+        .with_decision(&decision.decision_id)
+        .with_org(organisation);
+    if let Value::Object(record) = &mut event.record {
+        record.insert(
+            "policy".into(),
+            json!({
+                "decision": decision.decision_id,
+                "determining_policies": decision.determining_policies,
+                "policy_set_version": decision.policy_set_version,
+                "outcome": decision.outcome,
+            }),
+        );
+    }
+    event
+}
+
+impl PolicyPoint {
+    pub fn new(settings: &PolicySettings, clients: &[StaticClient]) -> Result<Self, PolicyError> {
+        let step_up = StepUpSettings {
+            aal2_acr: settings.aal2_acr.clone(),
+            aal3_acr: settings.aal3_acr.clone(),
+            max_age: settings.step_up_max_age,
+        };
+        let policies = match &settings.dir {
+            Some(dir) => ReloadingPolicies::load(dir, step_up)?,
+            None => ReloadingPolicies::shipped(step_up)?,
+        };
+        let organisations = clients
+            .iter()
+            .filter_map(|c| {
+                let o = c.organisation.as_ref()?;
+                Some((
+                    c.client_id.clone(),
+                    Organisation {
+                        id: o.id.clone(),
+                        kind: o.kind,
+                    },
+                ))
+            })
+            .collect();
+        Ok(Self {
+            policies: Arc::new(policies),
+            organisations,
+            reload_every: settings
+                .dir
+                .as_ref()
+                .map(|_| Duration::from_secs(settings.reload_secs.max(1))),
+            aal2_acr: settings.aal2_acr.clone(),
+            aal3_acr: settings.aal3_acr.clone(),
+        })
+    }
+
+    /// Polls the policy directory (when one is configured) and swaps in valid changes.
+    pub fn spawn_reload(&self) {
+        if let Some(every) = self.reload_every {
+            let _task = Arc::clone(&self.policies).spawn_polling(every);
+        }
+    }
+
+    /// The version of the policy set in force.
+    pub fn version(&self) -> String {
+        self.policies.version()
+    }
+
+    /// The client's organisation; a client configured without one is its own organisation
+    /// of kind `other`.
+    pub fn client(&self, client_id: &str) -> ClientInfo {
+        let organisation = self
+            .organisations
+            .get(client_id)
+            .cloned()
+            .unwrap_or_else(|| Organisation {
+                id: client_id.to_owned(),
+                kind: OrganisationKind::Other,
+            });
+        ClientInfo {
+            client_id: client_id.to_owned(),
+            organisation,
+        }
+    }
+
+    /// NIST SP 800-63B level of a session, from its `acr`.
+    pub fn aal(&self, acr: Option<&str>) -> Aal {
+        match acr {
+            Some(acr) if acr == self.aal3_acr => Aal::Aal3,
+            Some(acr) if acr == self.aal2_acr => Aal::Aal2,
+            _ => Aal::Aal1,
+        }
+    }
+
+    /// Decides; a refusal or step-up is an OAuth error carrying the decision id.
+    pub fn decide(&self, question: Question<'_>) -> OAuthResult<Permitted> {
+        let scopes = ScopeSet::parse(question.scope)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+        let client = self.client(question.client_id);
+        let organisation = client.organisation.id.clone();
+        let mut request =
+            AccessRequest::new(question.stage, client, *question.purpose, scopes.clone());
+        let mut inactive_clinician = None;
+        if let Some(asker) = &question.asker {
+            let person = self.person(asker);
+            if let glassgate_policies::Person::Patient(p) = &person
+                && wants_patient_context(&scopes)
+            {
+                // Individual access: the launch patient is the patient themselves.
+                request = request.with_patient_context(p.patient_id.clone());
+            }
+            inactive_clinician = asker
+                .person
+                .clinician
+                .as_ref()
+                .and_then(|c| c.inactive.clone());
+            request = request.with_person(person);
+        }
+        let decision = self.policies.decide(&request);
+        match &decision.outcome {
+            Outcome::Permit { granted, .. } => Ok(Permitted {
+                scope: if *granted == scopes {
+                    dedup(question.scope)
+                } else {
+                    granted.to_string()
+                },
+                organisation,
+                decision,
+            }),
+            Outcome::Deny { reason } => {
+                let description = match (reason, inactive_clinician) {
+                    (DenyReason::ClinicianNotActiveInDirectory, Some(why)) => why,
+                    _ => refusal_text(*reason),
+                };
+                let code = match reason.oauth_error() {
+                    "invalid_grant" => ErrorCode::InvalidGrant,
+                    "server_error" => ErrorCode::ServerError,
+                    _ => ErrorCode::AccessDenied,
+                };
+                Err(OAuthError::new(code, description).with_decision(&decision.decision_id))
+            }
+            Outcome::StepUp {
+                acr_values,
+                max_age,
+                ..
+            } => Err(OAuthError::new(
+                ErrorCode::InsufficientUserAuthentication,
+                "this request needs a stronger authentication than the session has; \
+                 authorize again with the given acr_values and max_age",
+            )
+            .with_step_up(StepUp {
+                acr_values: acr_values.join(" "),
+                max_age: *max_age,
+            })
+            .with_decision(&decision.decision_id)),
+        }
+    }
+
+    fn person(&self, asker: &Asker<'_>) -> glassgate_policies::Person {
+        let assurance = asker
+            .person
+            .identity_assurance
+            .or(asker.session_ial)
+            .unwrap_or(IdentityAssurance::Ial1);
+        let ial = match assurance {
+            IdentityAssurance::Ial1 => Ial::Ial1,
+            IdentityAssurance::Ial2 => Ial::Ial2,
+        };
+        let aal = self.aal(asker.acr);
+        match &asker.person.clinician {
+            Some(c) => glassgate_policies::Person::Clinician(ClinicianPerson {
+                subject: asker.subject.to_owned(),
+                npi: c.npi.clone(),
+                directory_active: c.active,
+                ial,
+                aal,
+            }),
+            None => glassgate_policies::Person::Patient(PatientPerson {
+                subject: asker.subject.to_owned(),
+                ial,
+                aal,
+                patient_id: asker.subject.to_owned(),
+            }),
+        }
+    }
+}
+
+impl PolicyPoint {
+    /// Adds a refusal's decision (when policy made it) to its log event, with the client's
+    /// organisation; the caller adds the refusal class.
+    pub fn logged_refusal(&self, event: Event, client_id: &str, error: &OAuthError) -> Event {
+        match &error.decision {
+            Some(id) => {
+                let organisation = self.client(client_id).organisation.id;
+                event.with_decision(id).with_org(&organisation)
+            }
+            None => event,
+        }
+    }
+}
+
+/// Patient-level data or a patient launch asks for a patient context.
+fn wants_patient_context(scopes: &ScopeSet) -> bool {
+    scopes
+        .identity_scopes()
+        .any(|s| s.as_str() == "launch/patient")
+        || scopes
+            .resource_scopes()
+            .any(|s| s.to_string().starts_with("patient/"))
+}
+
+fn dedup(scope: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for token in scope.split(' ').filter(|t| !t.is_empty()) {
+        if !out.contains(&token) {
+            out.push(token);
+        }
+    }
+    out.join(" ")
+}
+
+/// The client-facing text of a refusal class.
+fn refusal_text(reason: DenyReason) -> String {
+    let (class, text) = match reason {
+        DenyReason::NotPermitted => (
+            "not_permitted",
+            "no policy permits this client, person and purpose these scopes",
+        ),
+        DenyReason::ClinicianNotActiveInDirectory => (
+            "clinician_not_active",
+            "the provider directory does not list the clinician as active",
+        ),
+        DenyReason::ConsentRestriction { .. } => (
+            "consent_restriction",
+            "the patient's consent restrictions forbid this",
+        ),
+        DenyReason::WiderThanPriorGrant => (
+            "wider_than_prior_grant",
+            "the request asks for more than the earlier grant",
+        ),
+        DenyReason::PurposeChanged => (
+            "purpose_changed",
+            "the request names another purpose than the earlier grant",
+        ),
+        DenyReason::Internal => ("internal", "the policy decision failed"),
+    };
+    format!("policy ({class}): {text}")
+}

@@ -1,0 +1,245 @@
+//! Policy at the endpoints: the Cedar decision grants, narrows or refuses at authorize and
+//! token time, answers an assurance shortfall with an RFC 9470 step-up challenge, and every
+//! decision's id is in the log entry of what it allowed or refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use glassgate_tests::clients::{BASIC_SECRET, PAYER_SECRET, REDIRECT_URI};
+use glassgate_tests::jwt::{claims_of, pkce_pair};
+use glassgate_tests::oauth::{authorize, basic, query_param, redeem_web};
+use glassgate_tests::tlog::audit;
+use glassgate_tests::{ServerOptions, TestServer, backends};
+use serde_json::{Value, json};
+use url::Url;
+
+const PATIENT_DATA: &str = "openid launch/patient patient/*.rs";
+
+fn purpose(code: &str) -> String {
+    json!([{ "type": "purpose_of_use", "purpose_of_use": {
+        "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": code } }])
+    .to_string()
+}
+
+/// The `web` client asks for `scope` for `purpose`; the test authenticator signs in the
+/// person the hint names (`subject;ial2;aal1`). Returns the redirect back and the verifier.
+async fn authorize_as(server: &TestServer, hint: &str, scope: &str, xp: &str) -> (Url, String) {
+    let (verifier, challenge) = pkce_pair();
+    let details = purpose(xp);
+    let (status, location) = authorize(
+        server,
+        &[
+            ("client_id", "web"),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", scope),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", hint),
+            ("state", "st"),
+            ("authorization_details", &details),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "authorization must redirect");
+    (location.unwrap(), verifier)
+}
+
+async fn backend_token(
+    server: &TestServer,
+    client: (&str, &str),
+    xp: &str,
+    scope: &str,
+) -> (u16, Value) {
+    let details = purpose(xp);
+    let (status, _, body) = server
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("authorization_details", &details),
+                ("scope", scope),
+            ],
+            basic(client.0, client.1),
+        )
+        .await;
+    (status, body)
+}
+
+fn error_of(back: &Url) -> (Option<String>, Option<String>) {
+    (
+        query_param(back, "error"),
+        query_param(back, "error_description"),
+    )
+}
+
+#[tokio::test]
+async fn policy_grants_narrows_refuses_and_steps_up() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+
+        // Individual access: a patient proofed at IAL2, signed in at AAL2, reads their own
+        // record; the launch patient is the patient themselves.
+        let (back, verifier) = authorize_as(&server, "pat-1;ial2", PATIENT_DATA, "T-IAS").await;
+        let code = query_param(&back, "code").unwrap_or_else(|| panic!("{back}"));
+        let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(tokens["scope"], PATIENT_DATA);
+        let claims = claims_of(tokens["access_token"].as_str().unwrap());
+        assert_eq!(claims["purpose_of_use"][0]["code"], "T-IAS", "{claims}");
+
+        // The same patient at AAL1: a step-up challenge naming what to come back with.
+        let (back, _) = authorize_as(&server, "pat-1;ial2;aal1", PATIENT_DATA, "T-IAS").await;
+        assert_eq!(
+            error_of(&back).0.as_deref(),
+            Some("insufficient_user_authentication"),
+            "{back}"
+        );
+        assert_eq!(query_param(&back, "acr_values").as_deref(), Some("phr"));
+        assert_eq!(query_param(&back, "max_age").as_deref(), Some("300"));
+        assert_eq!(query_param(&back, "state").as_deref(), Some("st"));
+
+        // Not proofed: refused outright (signing in again does not raise identity assurance).
+        let (back, _) = authorize_as(&server, "pat-2", PATIENT_DATA, "T-IAS").await;
+        let (error, description) = error_of(&back);
+        assert_eq!(error.as_deref(), Some("access_denied"), "{back}");
+        assert!(description.unwrap().contains("not_permitted"));
+        assert_eq!(query_param(&back, "acr_values"), None);
+
+        // A patient asking under a clinician's purpose gets nothing either.
+        let (back, _) = authorize_as(&server, "pat-1;ial2", PATIENT_DATA, "T-TREAT").await;
+        assert_eq!(error_of(&back).0.as_deref(), Some("access_denied"));
+
+        // Sign-in scopes alone need no data policy.
+        let (back, _) = authorize_as(&server, "pat-2", "openid", "T-IAS").await;
+        assert!(query_param(&back, "code").is_some(), "{back}");
+
+        // A payer's backend: narrowed to the quality-measure data elements, never `*`.
+        let (status, body) = backend_token(
+            &server,
+            ("payer", PAYER_SECRET),
+            "T-PYMNT",
+            "system/Observation.rs",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["scope"],
+            "system/Observation.rs?code=http://loinc.org|39156-5 \
+             system/Observation.rs?code=http://loinc.org|44261-6 \
+             system/Observation.rs?code=http://loinc.org|4548-4 \
+             system/Observation.rs?code=http://loinc.org|55758-7 \
+             system/Observation.rs?code=http://loinc.org|85354-9"
+        );
+        let (status, body) = backend_token(
+            &server,
+            ("payer", PAYER_SECRET),
+            "T-PYMNT",
+            "system/Condition.rs",
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("access_denied")),
+            "{body}"
+        );
+
+        // A provider's backend for treatment: system reads; writes narrowed away.
+        let (status, body) = backend_token(
+            &server,
+            ("basic", BASIC_SECRET),
+            "T-TREAT",
+            "system/Observation.cruds",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scope"], "system/Observation.rs");
+        // ... but not for payment.
+        let (status, body) =
+            backend_token(&server, ("basic", BASIC_SECRET), "T-PYMNT", "system/*.rs").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("access_denied")),
+            "{body}"
+        );
+
+        // Every decision is in the log: what it allowed and what it refused.
+        let (_, entries) = audit(&server).await;
+        let decided = |event: &str, refusal: Option<&str>| {
+            entries
+                .iter()
+                .filter(|e| e.event == event && e.refusal.as_deref() == refusal)
+                .collect::<Vec<_>>()
+        };
+        for entry in decided("token.issued", None)
+            .into_iter()
+            .chain(decided("authorization.granted", None))
+        {
+            let id = entry
+                .decision
+                .as_deref()
+                .unwrap_or_else(|| panic!("{entry:?}"));
+            assert_eq!(id.len(), 32, "{entry:?}");
+            assert!(entry.org.is_some(), "{entry:?}");
+        }
+        let step_ups = decided(
+            "authorization.refused",
+            Some("insufficient_user_authentication"),
+        );
+        assert_eq!(step_ups.len(), 1);
+        assert!(step_ups[0].decision.is_some());
+        let refused = decided("token.refused", Some("access_denied"));
+        assert_eq!(refused.len(), 2);
+        assert!(
+            refused
+                .iter()
+                .all(|e| e.decision.is_some() && e.org.is_some())
+        );
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.org.as_deref() == Some("org-payer"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn policy_is_asked_again_at_refresh() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (back, verifier) = authorize_as(
+            &server,
+            "pat-3;ial2",
+            "openid offline_access launch/patient patient/*.rs",
+            "T-IAS",
+        )
+        .await;
+        let code = query_param(&back, "code").unwrap_or_else(|| panic!("{back}"));
+        let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        assert_eq!(status, 200, "{tokens}");
+        // The subject has no account here, so at refresh (no session) their assurance is
+        // IAL1: the data scopes are refused, the sign-in scopes alone still refresh.
+        let refresh = |scope: &'static str, token: String| {
+            let server = &server;
+            async move {
+                let mut form = glassgate_tests::oauth::web_auth(server);
+                form.extend([
+                    ("grant_type".to_owned(), "refresh_token".to_owned()),
+                    ("refresh_token".to_owned(), token),
+                    ("scope".to_owned(), scope.to_owned()),
+                ]);
+                let (status, _, body) =
+                    glassgate_tests::oauth::post(server, "/token", &form, Default::default()).await;
+                (status, body)
+            }
+        };
+        let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+        let (status, body) = refresh("patient/*.rs", token.clone()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("access_denied")),
+            "{body}"
+        );
+        let (status, body) = refresh("openid", token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scope"], "openid");
+    }
+}
