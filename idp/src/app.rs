@@ -50,6 +50,8 @@ pub struct AppState {
     pub proofing: Arc<crate::proofing::IdentityProofing>,
     /// Purpose-scoped token policy (Cedar), asked at authorize, token and refresh time.
     pub policy: crate::oauth::policy::PolicyPoint,
+    /// Prometheus counters and histograms of this replica (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +104,12 @@ pub async fn build_state(
     );
     let witnesses = Arc::new(Witnesses::new(&config.log.witnesses).map_err(StartError::Config)?);
     let proofing = Arc::new(crate::proofing::IdentityProofing::new(&config, &kek)?);
-    let policy = crate::oauth::policy::PolicyPoint::new(&config.policy, &config.clients)
-        .map_err(|e| StartError::Config(format!("policy: {e}")))?;
+    let metrics = Arc::new(
+        crate::metrics::Metrics::new().map_err(|e| StartError::Config(format!("metrics: {e}")))?,
+    );
+    let policy =
+        crate::oauth::policy::PolicyPoint::new(&config.policy, &config.clients, metrics.clone())
+            .map_err(|e| StartError::Config(format!("policy: {e}")))?;
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
     upsert_static_clients(&config, &store).await?;
     let passkeys = Passkeys::new(&config.issuer, &config.web)
@@ -128,6 +134,7 @@ pub async fn build_state(
         witnesses,
         proofing,
         policy,
+        metrics,
     }))
 }
 
@@ -175,6 +182,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest(state.config.log.prefix.trim_end_matches('/'), crate::tlog::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -195,6 +203,24 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Prometheus text exposition of this replica's metrics.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering metrics failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// Ready when the database and the ephemeral store both answer.
@@ -264,6 +290,7 @@ pub async fn serve(
             state.log.clone(),
             Duration::from_millis(state.config.log.integrate_every_ms),
             state.witnesses.clone(),
+            state.metrics.clone(),
         );
     }
     let address = listener.local_addr()?;

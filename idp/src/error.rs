@@ -90,10 +90,18 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub challenge: Option<Challenge>,
     pub dpop_nonce: Option<String>,
+    /// The policy decision behind a refusal (boxed: most errors have none).
+    pub policy: Option<Box<PolicyRefusal>>,
+}
+
+/// Which policy decision refused, for which purpose (its exchange purpose code), and for a
+/// step-up what to come back with. Only the step-up reaches the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRefusal {
+    pub decision_id: String,
+    pub purpose: &'static str,
     /// RFC 9470 §3: what to authenticate with for `insufficient_user_authentication`.
     pub step_up: Option<StepUp>,
-    /// The policy decision behind a refusal, for its log entry (never sent to the client).
-    pub decision: Option<String>,
 }
 
 /// RFC 9470 step-up parameters: the `acr_values` (space-separated) and `max_age` a new
@@ -121,8 +129,7 @@ impl OAuthError {
             status: code.default_status(),
             challenge: None,
             dpop_nonce: None,
-            step_up: None,
-            decision: None,
+            policy: None,
         }
     }
 
@@ -156,13 +163,31 @@ impl OAuthError {
         self.dpop_nonce = Some(nonce);
         self
     }
-    pub fn with_step_up(mut self, step_up: StepUp) -> Self {
-        self.step_up = Some(step_up);
+    /// Marks a refusal as a policy decision's (`step_up` for `insufficient_user_authentication`).
+    pub fn decided_by_policy(
+        mut self,
+        decision_id: &str,
+        purpose: &'static str,
+        step_up: Option<StepUp>,
+    ) -> Self {
+        self.policy = Some(Box::new(PolicyRefusal {
+            decision_id: decision_id.to_owned(),
+            purpose,
+            step_up,
+        }));
         self
     }
-    pub fn with_decision(mut self, decision_id: &str) -> Self {
-        self.decision = Some(decision_id.to_owned());
-        self
+
+    /// RFC 9470 step-up parameters, when policy asked for a stronger authentication.
+    pub fn step_up(&self) -> Option<&StepUp> {
+        self.policy.as_ref().and_then(|p| p.step_up.as_ref())
+    }
+
+    /// The purpose of use a refusal was decided for, when policy decided it.
+    pub fn purpose(&self) -> &'static str {
+        self.policy
+            .as_ref()
+            .map_or(crate::metrics::NO_PURPOSE, |p| p.purpose)
     }
 }
 
@@ -184,7 +209,7 @@ impl IntoResponse for OAuthError {
         let body = ErrorBody {
             error: self.code.as_str(),
             error_description: &self.description,
-            step_up: self.step_up.as_ref(),
+            step_up: self.step_up(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -20,6 +20,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod jose;
 pub mod keyring;
+pub mod metrics;
 pub mod oauth;
 pub mod passkey;
 pub mod proofing;

@@ -198,6 +198,32 @@ async fn policy_grants_narrows_refuses_and_steps_up() {
                 .iter()
                 .any(|e| e.org.as_deref() == Some("org-payer"))
         );
+
+        // The operators' view (Prometheus): counts by purpose and refusal class, latency,
+        // the log's size; no person in any label.
+        let metrics = server
+            .http()
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            r#"glassgate_tokens_issued_total{grant_type="authorization_code",purpose="T-IAS"} 1"#,
+            r#"glassgate_tokens_issued_total{grant_type="client_credentials",purpose="T-PYMNT"} 1"#,
+            r#"glassgate_requests_refused_total{endpoint="token",error="access_denied",purpose="T-PYMNT"} 2"#,
+            r#"glassgate_requests_refused_total{endpoint="authorize",error="insufficient_user_authentication",purpose="T-IAS"} 1"#,
+            r#"glassgate_policy_decisions_total{outcome="step_up",stage="authorize"} 1"#,
+            "glassgate_token_request_duration_seconds_bucket",
+            "glassgate_policy_decision_duration_seconds_bucket",
+            "glassgate_log_integration_delay_seconds_bucket",
+        ] {
+            assert!(metrics.contains(line), "{line} is not in\n{metrics}");
+        }
+        assert!(!metrics.contains("glassgate_log_size 0"), "{metrics}");
+        assert!(!metrics.contains("pat-1") && !metrics.contains("pat-2"));
     }
 }
 

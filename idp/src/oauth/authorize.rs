@@ -381,6 +381,9 @@ async fn refuse(state: &AppState, request: &AuthorizationRequest, error: OAuthEr
 
 /// The refusal class goes to the log; the client only when it is registered here.
 async fn log_refusal(state: &AppState, client: &str, error: &OAuthError) {
+    state
+        .metrics
+        .refused("authorize", error.code.as_str(), error.purpose(), None);
     if error.code == ErrorCode::ServerError {
         return;
     }
@@ -400,12 +403,12 @@ fn redirect_error(
     client_state: Option<&str>,
     state: Option<&AppState>,
 ) -> Response {
-    let max_age = error.step_up.as_ref().map(|s| s.max_age.to_string());
+    let max_age = error.step_up().map(|s| s.max_age.to_string());
     let mut pairs = vec![
         ("error", error.code.as_str()),
         ("error_description", error.description.as_str()),
     ];
-    if let (Some(step_up), Some(max_age)) = (&error.step_up, &max_age) {
+    if let (Some(step_up), Some(max_age)) = (error.step_up(), &max_age) {
         pairs.push(("acr_values", step_up.acr_values.as_str()));
         pairs.push(("max_age", max_age.as_str()));
     }

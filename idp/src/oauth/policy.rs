@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use glassgate_policies::{
     Aal, AccessRequest, ClientInfo, ClinicianPerson, Decision, DenyReason, Ial, Organisation,
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::clinician;
 use crate::config::{PolicySettings, StaticClient};
 use crate::error::{ErrorCode, OAuthError, OAuthResult, StepUp};
+use crate::metrics::Metrics;
 use crate::session::IdentityAssurance;
 use crate::tlog::Event;
 
@@ -29,6 +30,7 @@ pub struct PolicyPoint {
     reload_every: Option<Duration>,
     aal2_acr: String,
     aal3_acr: String,
+    metrics: Arc<Metrics>,
 }
 
 /// Who is asking, as far as assurance goes: the session's `acr` and the person's account.
@@ -86,7 +88,11 @@ fn log_decision(event: Event, decision: &Decision, organisation: &str) -> Event 
 }
 
 impl PolicyPoint {
-    pub fn new(settings: &PolicySettings, clients: &[StaticClient]) -> Result<Self, PolicyError> {
+    pub fn new(
+        settings: &PolicySettings,
+        clients: &[StaticClient],
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, PolicyError> {
         let step_up = StepUpSettings {
             aal2_acr: settings.aal2_acr.clone(),
             aal3_acr: settings.aal3_acr.clone(),
@@ -118,6 +124,7 @@ impl PolicyPoint {
                 .map(|_| Duration::from_secs(settings.reload_secs.max(1))),
             aal2_acr: settings.aal2_acr.clone(),
             aal3_acr: settings.aal3_acr.clone(),
+            metrics,
         })
     }
 
@@ -183,7 +190,16 @@ impl PolicyPoint {
                 .and_then(|c| c.inactive.clone());
             request = request.with_person(person);
         }
+        let started = Instant::now();
         let decision = self.policies.decide(&request);
+        let outcome = match &decision.outcome {
+            Outcome::Permit { .. } => "permit",
+            Outcome::Deny { .. } => "deny",
+            Outcome::StepUp { .. } => "step_up",
+        };
+        self.metrics
+            .decided(request.stage.action(), outcome, started.elapsed());
+        let purpose_code = super::purpose::log_code(question.purpose);
         match &decision.outcome {
             Outcome::Permit { granted, .. } => Ok(Permitted {
                 scope: if *granted == scopes {
@@ -204,7 +220,11 @@ impl PolicyPoint {
                     "server_error" => ErrorCode::ServerError,
                     _ => ErrorCode::AccessDenied,
                 };
-                Err(OAuthError::new(code, description).with_decision(&decision.decision_id))
+                Err(OAuthError::new(code, description).decided_by_policy(
+                    &decision.decision_id,
+                    purpose_code,
+                    None,
+                ))
             }
             Outcome::StepUp {
                 acr_values,
@@ -215,11 +235,14 @@ impl PolicyPoint {
                 "this request needs a stronger authentication than the session has; \
                  authorize again with the given acr_values and max_age",
             )
-            .with_step_up(StepUp {
-                acr_values: acr_values.join(" "),
-                max_age: *max_age,
-            })
-            .with_decision(&decision.decision_id)),
+            .decided_by_policy(
+                &decision.decision_id,
+                purpose_code,
+                Some(StepUp {
+                    acr_values: acr_values.join(" "),
+                    max_age: *max_age,
+                }),
+            )),
         }
     }
 
@@ -256,10 +279,12 @@ impl PolicyPoint {
     /// Adds a refusal's decision (when policy made it) to its log event, with the client's
     /// organisation; the caller adds the refusal class.
     pub fn logged_refusal(&self, event: Event, client_id: &str, error: &OAuthError) -> Event {
-        match &error.decision {
-            Some(id) => {
+        match &error.policy {
+            Some(refusal) => {
                 let organisation = self.client(client_id).organisation.id;
-                event.with_decision(id).with_org(&organisation)
+                event
+                    .with_decision(&refusal.decision_id)
+                    .with_org(&organisation)
             }
             None => event,
         }

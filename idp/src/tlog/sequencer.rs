@@ -163,6 +163,7 @@ pub fn spawn(
     log: Arc<TransparencyLog>,
     period: Duration,
     witnesses: Arc<super::witness::Witnesses>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
@@ -172,6 +173,7 @@ pub fn spawn(
             match integrate_once(&log).await {
                 Ok(Some(tree)) => {
                     tracing::debug!(size = tree.size, "checkpoint published");
+                    metrics.checkpoint(tree.size);
                     witnesses.submit(log.clone(), tree);
                 }
                 Ok(None) => {}

@@ -169,6 +169,8 @@ pub async fn exchange(
         id_token,
         authorization_details: Some(purpose::authorization_details(&request.purpose)),
         log_index: log_index(outcome),
+        grant_type: "authorization_code",
+        purpose: crate::oauth::purpose::log_code(&request.purpose),
     })
 }
 

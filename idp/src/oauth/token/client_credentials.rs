@@ -82,5 +82,7 @@ pub async fn exchange(
         id_token: None,
         authorization_details: Some(purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
+        grant_type: "client_credentials",
+        purpose: purpose::log_code(&purpose),
     })
 }

@@ -6,6 +6,7 @@ mod client_credentials;
 mod refresh;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -41,6 +42,11 @@ pub struct TokenResponse {
     /// Index of the log entry recording this issuance (sent as a header, not in the body).
     #[serde(skip)]
     pub log_index: Option<u64>,
+    /// For metrics: the grant and the exchange purpose code.
+    #[serde(skip)]
+    pub grant_type: &'static str,
+    #[serde(skip)]
+    pub purpose: &'static str,
 }
 
 /// Where the log entry of an issuance is: `GET <log prefix>proof/index/<this>` once integrated.
@@ -62,18 +68,33 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let started = Instant::now();
     let dpop_used = headers.contains_key("dpop");
     let mut client = None;
     let mut response = match handle(&state, &headers, &body, &mut client).await {
         Ok(tokens) => {
             let index = tokens.log_index;
+            state
+                .metrics
+                .issued(tokens.grant_type, tokens.purpose, started.elapsed());
+            if let Some(index) = index {
+                state.metrics.committed(index);
+            }
             let mut response = Json(tokens).into_response();
             if let Some(value) = index.and_then(|i| HeaderValue::from_str(&i.to_string()).ok()) {
                 response.headers_mut().insert(LOG_INDEX_HEADER, value);
             }
             response
         }
-        Err(e) => refused(&state, e, client.as_deref()).await.into_response(),
+        Err(e) => {
+            state.metrics.refused(
+                "token",
+                e.code.as_str(),
+                e.purpose(),
+                Some(started.elapsed()),
+            );
+            refused(&state, e, client.as_deref()).await.into_response()
+        }
     };
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

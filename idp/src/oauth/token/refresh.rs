@@ -127,6 +127,8 @@ pub async fn exchange(
         id_token: None,
         authorization_details: Some(crate::oauth::purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
+        grant_type: "refresh_token",
+        purpose: crate::oauth::purpose::log_code(&purpose),
     })
 }
 

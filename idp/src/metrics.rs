@@ -1,0 +1,149 @@
+//! Prometheus metrics for the network's operators (seed 000 §IV): tokens issued and requests
+//! refused by purpose of use and refusal class, policy decisions by outcome, latency
+//! histograms, and the log's size and integration delay. Counts only: no subject, client
+//! secret or token ever becomes a label. Each replica exports its own; the scraper sums.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Label value when a refusal happened before the purpose was known.
+pub const NO_PURPOSE: &str = "none";
+
+pub struct Metrics {
+    registry: Registry,
+    issued: IntCounterVec,
+    refused: IntCounterVec,
+    decisions: IntCounterVec,
+    token_latency: HistogramVec,
+    decision_latency: Histogram,
+    log_size: IntGauge,
+    integration_delay: Histogram,
+    /// The newest log index this replica committed, and when: the integration delay is
+    /// measured from it to the first checkpoint that covers it.
+    newest_commit: Mutex<Option<(u64, Instant)>>,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("glassgate".into()), None)?;
+        let issued = IntCounterVec::new(
+            Opts::new("tokens_issued_total", "Token responses issued"),
+            &["grant_type", "purpose"],
+        )?;
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "requests_refused_total",
+                "Authorization and token requests refused, by OAuth error code",
+            ),
+            &["endpoint", "error", "purpose"],
+        )?;
+        let decisions = IntCounterVec::new(
+            Opts::new("policy_decisions_total", "Policy decisions"),
+            &["stage", "outcome"],
+        )?;
+        let token_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "token_request_duration_seconds",
+                "Token endpoint latency, request to response",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+            &["outcome"],
+        )?;
+        let decision_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "policy_decision_duration_seconds",
+                "Time to evaluate one policy decision",
+            )
+            .buckets(vec![
+                0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005,
+            ]),
+        )?;
+        let log_size = IntGauge::new("log_size", "Entries in the latest signed checkpoint")?;
+        let integration_delay = Histogram::with_opts(
+            HistogramOpts::new(
+                "log_integration_delay_seconds",
+                "From an entry's commit to the first checkpoint covering it (sampled: the newest \
+                 entry this replica committed, once per checkpoint)",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
+        registry.register(Box::new(issued.clone()))?;
+        registry.register(Box::new(refused.clone()))?;
+        registry.register(Box::new(decisions.clone()))?;
+        registry.register(Box::new(token_latency.clone()))?;
+        registry.register(Box::new(decision_latency.clone()))?;
+        registry.register(Box::new(log_size.clone()))?;
+        registry.register(Box::new(integration_delay.clone()))?;
+        Ok(Self {
+            registry,
+            issued,
+            refused,
+            decisions,
+            token_latency,
+            decision_latency,
+            log_size,
+            integration_delay,
+            newest_commit: Mutex::new(None),
+        })
+    }
+
+    pub fn issued(&self, grant_type: &str, purpose: &str, took: Duration) {
+        self.issued.with_label_values(&[grant_type, purpose]).inc();
+        self.token_latency
+            .with_label_values(&["issued"])
+            .observe(took.as_secs_f64());
+    }
+
+    /// A refused request; `took` for token requests (the authorization endpoint's latency
+    /// includes a person's sign-in, so it is not measured).
+    pub fn refused(&self, endpoint: &str, error: &str, purpose: &str, took: Option<Duration>) {
+        self.refused
+            .with_label_values(&[endpoint, error, purpose])
+            .inc();
+        if let Some(took) = took {
+            self.token_latency
+                .with_label_values(&["refused"])
+                .observe(took.as_secs_f64());
+        }
+    }
+
+    pub fn decided(&self, stage: &str, outcome: &str, took: Duration) {
+        self.decisions.with_label_values(&[stage, outcome]).inc();
+        self.decision_latency.observe(took.as_secs_f64());
+    }
+
+    /// This replica committed log entries up to `index`.
+    pub fn committed(&self, index: u64) {
+        if let Ok(mut newest) = self.newest_commit.lock()
+            && newest.is_none_or(|(i, _)| i < index)
+        {
+            *newest = Some((index, Instant::now()));
+        }
+    }
+
+    /// A checkpoint of `size` entries was signed or seen.
+    pub fn checkpoint(&self, size: u64) {
+        self.log_size.set(i64::try_from(size).unwrap_or(i64::MAX));
+        if let Ok(mut newest) = self.newest_commit.lock()
+            && let Some((index, at)) = *newest
+            && index < size
+        {
+            self.integration_delay.observe(at.elapsed().as_secs_f64());
+            *newest = None;
+        }
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
