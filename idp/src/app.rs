@@ -107,9 +107,13 @@ pub async fn build_state(
     let metrics = Arc::new(
         crate::metrics::Metrics::new().map_err(|e| StartError::Config(format!("metrics: {e}")))?,
     );
-    let policy =
-        crate::oauth::policy::PolicyPoint::new(&config.policy, &config.clients, metrics.clone())
-            .map_err(|e| StartError::Config(format!("policy: {e}")))?;
+    let policy = crate::oauth::policy::PolicyPoint::new(
+        &config.policy,
+        &config.clients,
+        &config.business_associate_agreements,
+        metrics.clone(),
+    )
+    .map_err(|e| StartError::Config(format!("policy: {e}")))?;
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
     upsert_static_clients(&config, &store).await?;
     let passkeys = Passkeys::new(&config.issuer, &config.web)

@@ -45,6 +45,10 @@ pub struct Config {
     pub mdl: MdlSettings,
     /// Purpose-scoped token policy (Cedar).
     pub policy: PolicySettings,
+    /// Business associate agreements on record (`[[business_associate_agreements]]` with
+    /// `reference`, `covered_entity`, `business_associate` organisation ids): what lets a
+    /// vendor exchange a covered entity's token (RFC 8693 delegation).
+    pub business_associate_agreements: Vec<glassgate_policies::BaaRecord>,
     /// Statically configured clients, upserted into the store at start.
     pub clients: Vec<StaticClient>,
 }
@@ -351,6 +355,7 @@ impl Default for Config {
             web: WebSettings::default(),
             mdl: MdlSettings::default(),
             policy: PolicySettings::default(),
+            business_associate_agreements: Vec::new(),
             clients: Vec::new(),
         }
     }

@@ -12,6 +12,9 @@ pub const DPOP_SECRET: &str = "dpop-secret-0123456789abcdef";
 pub const RS256_SECRET: &str = "rs256-secret-0123456789abcdef";
 /// The `payer` client: a payer organisation's backend (payment and operations policies).
 pub const PAYER_SECRET: &str = "payer-secret-0123456789abcdef";
+/// The `vendor` client (a business associate of the test clients' organisation) and the
+/// `stranger` client (a vendor without an agreement).
+pub const VENDOR_SECRET: &str = "vendor-secret-0123456789abcdef";
 pub const M2M_SCOPE: &str = "system/Patient.rs system/Observation.rs";
 
 /// Keys of the `private_key_jwt` clients (`web` and `par` share one, `m2m` uses RSA).
@@ -106,6 +109,26 @@ organisation = {{ id = "org-payer", kind = "payer" }}
 token_endpoint_auth_method = "client_secret_basic"
 client_secret = "{PAYER_SECRET}"
 grant_types = ["client_credentials"]
+
+[[clients]]
+client_id = "vendor"
+organisation = {{ id = "org-vendor", kind = "vendor" }}
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{VENDOR_SECRET}"
+grant_types = ["urn:ietf:params:oauth:grant-type:token-exchange"]
+
+[[clients]]
+client_id = "stranger"
+organisation = {{ id = "org-stranger", kind = "vendor" }}
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{VENDOR_SECRET}"
+grant_types = ["urn:ietf:params:oauth:grant-type:token-exchange"]
+
+# The provider organisation of the test clients has a BAA with `vendor`, not `stranger`.
+[[business_associate_agreements]]
+reference = "baa-2026-001"
+covered_entity = "org-rp"
+business_associate = "org-vendor"
 "#,
             web_jwks = q(&web_jwks),
             m2m_jwks = q(&m2m_jwks),

@@ -3,7 +3,7 @@
 //! decision's id is in the log entry of what it allowed or refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use glassgate_tests::clients::{BASIC_SECRET, PAYER_SECRET, REDIRECT_URI};
+use glassgate_tests::clients::{BASIC_SECRET, PAYER_SECRET, REDIRECT_URI, VENDOR_SECRET};
 use glassgate_tests::jwt::{claims_of, pkce_pair};
 use glassgate_tests::oauth::{authorize, basic, query_param, redeem_web};
 use glassgate_tests::tlog::audit;
@@ -267,5 +267,170 @@ async fn policy_is_asked_again_at_refresh() {
         let (status, body) = refresh("openid", token).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["scope"], "openid");
+    }
+}
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+async fn exchange(
+    server: &TestServer,
+    client: &str,
+    subject_token: &str,
+    extra: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject_token),
+        ("subject_token_type", ACCESS_TOKEN),
+    ];
+    form.extend_from_slice(extra);
+    let (status, _, body) = server
+        .post_form("/token", &form, basic(client, VENDOR_SECRET))
+        .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_vendor_exchanges_a_providers_token_under_a_baa() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (status, provider) = backend_token(
+            &server,
+            ("basic", BASIC_SECRET),
+            "T-TREAT",
+            "system/Patient.rs system/Observation.rs",
+        )
+        .await;
+        assert_eq!(status, 200, "{provider}");
+        let subject_token = provider["access_token"].as_str().unwrap();
+
+        // Same purpose, narrower scope: a token of the vendor's own, naming it as the actor.
+        let (status, body) = exchange(
+            &server,
+            "vendor",
+            subject_token,
+            &[("scope", "system/Patient.rs")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["issued_token_type"], ACCESS_TOKEN);
+        assert_eq!(body["scope"], "system/Patient.rs");
+        assert!(body.get("refresh_token").is_none());
+        let claims = claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["act"], json!({ "sub": "vendor" }), "{claims}");
+        assert_eq!(claims["client_id"], "vendor");
+        assert_eq!(claims["sub"], "basic", "the subject stays the provider's");
+        assert_eq!(claims["purpose_of_use"][0]["code"], "T-TREAT");
+        let subject_exp = claims_of(subject_token)["exp"].as_i64().unwrap();
+        assert!(claims["exp"].as_i64().unwrap() <= subject_exp);
+
+        // Wider than the subject token: narrowed to it, never more; outside it entirely, or
+        // for another purpose: invalid_grant.
+        let (status, body) = exchange(
+            &server,
+            "vendor",
+            subject_token,
+            &[("scope", "system/*.rs")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scope"], "system/Observation.rs system/Patient.rs");
+        let (status, body) = exchange(
+            &server,
+            "vendor",
+            subject_token,
+            &[("scope", "system/Condition.rs")],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("wider_than_prior_grant")
+        );
+        let payment = purpose("T-PYMNT");
+        let (status, body) = exchange(
+            &server,
+            "vendor",
+            subject_token,
+            &[("authorization_details", &payment)],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("purpose_changed")
+        );
+        // A vendor without an agreement with the provider: nothing.
+        let (status, body) = exchange(&server, "stranger", subject_token, &[]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("access_denied")),
+            "{body}"
+        );
+        // Not a token of ours; the wrong token type; a client that may not exchange.
+        let (status, body) = exchange(&server, "vendor", "not-a-token", &[]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+        let (status, _, body) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", TOKEN_EXCHANGE),
+                    ("subject_token", subject_token),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:id_token",
+                    ),
+                ],
+                basic("vendor", VENDOR_SECRET),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
+        let (status, _, body) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", TOKEN_EXCHANGE),
+                    ("subject_token", subject_token),
+                    ("subject_token_type", ACCESS_TOKEN),
+                ],
+                basic("basic", BASIC_SECRET),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unauthorized_client")),
+            "{body}"
+        );
+
+        // In the log: the exchange, by the vendor, with its decision.
+        let (_, entries) = audit(&server).await;
+        let exchanged: Vec<_> = entries
+            .iter()
+            .filter(|e| e.event == "token.issued" && e.client == "vendor")
+            .collect();
+        assert_eq!(exchanged.len(), 2);
+        assert_eq!(exchanged[0].org.as_deref(), Some("org-vendor"));
+        assert!(exchanged[0].decision.is_some());
     }
 }

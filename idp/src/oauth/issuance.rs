@@ -117,6 +117,8 @@ struct AccessTokenClaims<'a> {
     amr: Option<Vec<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a serde_json::Value>,
     /// The one purpose of use this token serves, in both code systems.
     #[serde(skip_serializing_if = "Option::is_none")]
     purpose_of_use: Option<&'a glassgate_policies::PurposeOfUse>,
@@ -131,6 +133,18 @@ pub struct TokenSubject<'a> {
     pub grant: Option<&'a GrantRecord>,
     pub cnf_jkt: Option<&'a str>,
     pub purpose: Option<&'a glassgate_policies::PurposeOfUse>,
+    /// For a token exchange: who acts, and what the token inherits from the subject token.
+    pub delegation: Option<&'a Delegated>,
+}
+
+/// What an exchanged token (RFC 8693) carries beyond its subject.
+pub struct Delegated {
+    /// The `act` claim (RFC 8693 §4.1): the acting client, nesting any earlier actor.
+    pub act: serde_json::Value,
+    /// The subject token's grant: revoking it revokes the exchanged token too.
+    pub grant_id: Option<String>,
+    /// The exchanged token expires no later than the subject token.
+    pub not_after: i64,
 }
 
 pub fn access_token(
@@ -140,6 +154,10 @@ pub fn access_token(
     let now = clock::now();
     let jti = super::random_token()?;
     let ttl = state.config.tokens.access_token_ttl;
+    let expires_at = match who.delegation {
+        Some(d) => (now + ttl).min(d.not_after),
+        None => now + ttl,
+    };
     let audience = state
         .config
         .tokens
@@ -152,7 +170,7 @@ pub fn access_token(
         aud: audience,
         client_id: who.client_id,
         iat: now,
-        exp: now + ttl,
+        exp: expires_at,
         jti: &jti,
         scope: who.scope,
         auth_time: who.grant.map(|g| g.auth_time),
@@ -161,6 +179,7 @@ pub fn access_token(
             .grant
             .map(|g| g.amr.split(' ').filter(|m| !m.is_empty()).collect()),
         cnf: who.cnf_jkt.map(|jkt| Confirmation { jkt }),
+        act: who.delegation.map(|d| &d.act),
         purpose_of_use: who.purpose,
     };
     let signer = state
@@ -173,11 +192,14 @@ pub fn access_token(
         jti,
         client_id: who.client_id.to_owned(),
         subject: who.subject.to_owned(),
-        grant_id: who.grant.map(|g| g.grant_id.clone()),
+        grant_id: who
+            .grant
+            .map(|g| g.grant_id.clone())
+            .or_else(|| who.delegation.and_then(|d| d.grant_id.clone())),
         scope: who.scope.to_owned(),
         audience: audience.to_owned(),
         issued_at: now,
-        expires_at: now + ttl,
+        expires_at,
         cnf_jkt: who.cnf_jkt.map(str::to_owned),
         purpose: who.purpose.map(super::purpose::to_stored),
     };

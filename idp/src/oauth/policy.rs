@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glassgate_policies::{
-    Aal, AccessRequest, ClientInfo, ClinicianPerson, Decision, DenyReason, Ial, Organisation,
-    OrganisationKind, Outcome, PatientPerson, PolicyError, PurposeOfUse, ReloadingPolicies,
-    ScopeSet, Stage, StepUpSettings,
+    Aal, AccessRequest, BaaRecord, ClientInfo, ClinicianPerson, Decision, DenyReason, Ial,
+    Organisation, OrganisationKind, Outcome, PatientPerson, PolicyError, PurposeOfUse,
+    ReloadingPolicies, ScopeSet, Stage, StepUpSettings,
 };
 use serde_json::{Value, json};
 
@@ -30,6 +30,7 @@ pub struct PolicyPoint {
     reload_every: Option<Duration>,
     aal2_acr: String,
     aal3_acr: String,
+    agreements: Vec<BaaRecord>,
     metrics: Arc<Metrics>,
 }
 
@@ -91,6 +92,7 @@ impl PolicyPoint {
     pub fn new(
         settings: &PolicySettings,
         clients: &[StaticClient],
+        agreements: &[BaaRecord],
         metrics: Arc<Metrics>,
     ) -> Result<Self, PolicyError> {
         let step_up = StepUpSettings {
@@ -124,6 +126,7 @@ impl PolicyPoint {
                 .map(|_| Duration::from_secs(settings.reload_secs.max(1))),
             aal2_acr: settings.aal2_acr.clone(),
             aal3_acr: settings.aal3_acr.clone(),
+            agreements: agreements.to_vec(),
             metrics,
         })
     }
@@ -155,6 +158,17 @@ impl PolicyPoint {
             client_id: client_id.to_owned(),
             organisation,
         }
+    }
+
+    /// The business associate agreement on record between a covered entity and its
+    /// associate, if any.
+    pub fn agreement(&self, covered_entity: &str, business_associate: &str) -> Option<BaaRecord> {
+        self.agreements
+            .iter()
+            .find(|a| {
+                a.covered_entity == covered_entity && a.business_associate == business_associate
+            })
+            .cloned()
     }
 
     /// NIST SP 800-63B level of a session, from its `acr`.

@@ -123,7 +123,7 @@ fn check_redirect_uri(uri: &str) -> OAuthResult<()> {
     }
 }
 
-const SUPPORTED_GRANTS: [&str; 3] = super::token::GRANT_TYPES;
+const SUPPORTED_GRANTS: [&str; 4] = super::token::GRANT_TYPES;
 
 /// Turn registrant metadata into a client record (new or replacing `existing`).
 fn to_record(

@@ -106,6 +106,7 @@ pub async fn exchange(
         grant: Some(&grant),
         cnf_jkt,
         purpose: Some(&request.purpose),
+        delegation: None,
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     let id_token = if scope::contains(&grant.scope, "openid") {
@@ -169,6 +170,7 @@ pub async fn exchange(
         id_token,
         authorization_details: Some(purpose::authorization_details(&request.purpose)),
         log_index: log_index(outcome),
+        issued_token_type: None,
         grant_type: "authorization_code",
         purpose: crate::oauth::purpose::log_code(&request.purpose),
     })

@@ -49,6 +49,7 @@ pub async fn exchange(
         grant: None,
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
         purpose: Some(&purpose),
+        delegation: None,
     };
     let (access_token, record) = issuance::access_token(state, &who)?;
     let expires_in = record.expires_at - record.issued_at;
@@ -82,6 +83,7 @@ pub async fn exchange(
         id_token: None,
         authorization_details: Some(purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
+        issued_token_type: None,
         grant_type: "client_credentials",
         purpose: purpose::log_code(&purpose),
     })

@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub mod exchange;
 mod refresh;
 
 use std::sync::Arc;
@@ -22,7 +23,12 @@ use crate::app::AppState;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::tlog::{Event, EventKind, NO_CLIENT};
 
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    exchange::GRANT_TYPE,
+];
 
 /// RFC 6749 §5.1 successful response.
 #[derive(Debug, Serialize)]
@@ -36,6 +42,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1: what a token exchange issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
     /// RFC 9396 §7: the purpose of use the tokens serve.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<serde_json::Value>,
@@ -167,6 +176,7 @@ async fn handle(
             authorization_code::exchange(state, &client, &params, dpop.as_ref()).await
         }
         "refresh_token" => refresh::exchange(state, &client, &params, dpop.as_ref()).await,
+        exchange::GRANT_TYPE => exchange::exchange(state, &client, &params, dpop.as_ref()).await,
         _ => client_credentials::exchange(state, &client, &params, dpop.as_ref()).await,
     }
 }

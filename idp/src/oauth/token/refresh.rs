@@ -82,6 +82,7 @@ pub async fn exchange(
         grant: Some(grant),
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
         purpose: Some(&purpose),
+        delegation: None,
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     // The successor keeps the original scope: narrowing applies to this access token only.
@@ -127,6 +128,7 @@ pub async fn exchange(
         id_token: None,
         authorization_details: Some(crate::oauth::purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
+        issued_token_type: None,
         grant_type: "refresh_token",
         purpose: crate::oauth::purpose::log_code(&purpose),
     })
@@ -145,9 +147,10 @@ async fn reuse_detected(state: &AppState, grant_id: &str) -> OAuthError {
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }
 
-/// The purpose the new access token serves, and the grant's: a refresh request may name the
-/// grant's purpose or a narrower one; another purpose needs a new authorization. A grant
-/// from before purposes were recorded cannot be refreshed (policy needs its purpose).
+/// The purpose the new access token serves, and the grant's: a refresh request may repeat
+/// the grant's purpose (policy `purpose-bound-refresh`); another one, even a sub-purpose,
+/// needs a new authorization. A grant from before purposes were recorded cannot be
+/// refreshed (policy needs its purpose).
 fn refreshed_purpose(
     params: &Params,
     grant: &crate::store::model::GrantRecord,
@@ -161,7 +164,7 @@ fn refreshed_purpose(
     let Some(asked) = crate::oauth::purpose::optional_from_params(params)? else {
         return Ok((granted, granted));
     };
-    if asked.is_same_or_narrower_than(&granted) {
+    if asked == granted {
         Ok((asked, granted))
     } else {
         Err(OAuthError::new(
