@@ -150,6 +150,7 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         percentile_ms(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
+    let decision = policy_decision_mean_us(base).await;
     if let ((Some(s0), Some(d0)), (Some(s1), Some(d1))) = (cpu_before, cpu_after) {
         let per = |seconds: f64| seconds * 1e6 / latencies.len().max(1) as f64;
         println!(
@@ -157,6 +158,12 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
             per(s1 - s0),
             per(d1 - d0)
         );
+        if let Some(decision) = decision {
+            println!(
+                "policy decision: mean {decision:.1} µs, {:.0} % of the server CPU per request",
+                100.0 * decision / per(s1 - s0).max(f64::MIN_POSITIVE)
+            );
+        }
     }
     if let (Some(before), Some(after)) = (rss_before, rss_mib(pid)) {
         println!("server RSS: {before:.0} MiB after warm-up, {after:.0} MiB after the run");
@@ -165,6 +172,23 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         return Err(format!("{failures} requests failed"));
     }
     Ok(())
+}
+
+/// The server's mean policy-decision time, from its own histogram (`/metrics`).
+async fn policy_decision_mean_us(base: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    };
+    let sum = value("glassgate_policy_decision_duration_seconds_sum")?;
+    let count = value("glassgate_policy_decision_duration_seconds_count")?;
+    (count > 0.0).then(|| sum * 1e6 / count)
 }
 
 /// Send `requests` over `connections` keep-alive connections; latencies and failure count.

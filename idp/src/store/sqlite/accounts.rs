@@ -7,6 +7,12 @@ use super::Backend;
 use crate::store::StoreResult;
 use crate::store::accounts::*;
 
+/// Transactions that read before they write take the write lock up front: a deferred one
+/// that reads first cannot upgrade once another connection (the issuance writer, the
+/// sequencer) has committed since, and SQLite answers `database is locked` at once instead
+/// of waiting.
+const WRITE_TRANSACTION: &str = "BEGIN IMMEDIATE";
+
 impl Backend {
     async fn account_where(&self, column: &str, value: &str) -> StoreResult<Option<Account>> {
         let sql = sqlx::AssertSqlSafe(format!(
@@ -164,7 +170,7 @@ impl AccountRepository for Backend {
     }
 
     async fn enroll(&self, e: &Enrollment) -> StoreResult<EnrollmentOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TRANSACTION).await?;
         if let Some(hash) = &e.invitation_hash {
             let outcome = redeem(&mut tx, hash, &e.passkey.subject, e.now).await?;
             if outcome != EnrollmentOutcome::Enrolled {
@@ -255,7 +261,7 @@ impl AccountRepository for Backend {
         credential_id: &str,
         at: i64,
     ) -> StoreResult<RevocationOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TRANSACTION).await?;
         let (others,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM passkeys WHERE subject = ? AND credential_id <> ? \
              AND revoked_at IS NULL AND flagged_at IS NULL",
