@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use glassgate_policies::scopes::Audience;
 use glassgate_policies::{
     Aal, AccessRequest, BaaRecord, ClientInfo, ClinicianPerson, Decision, DenyReason, Ial,
     Organisation, OrganisationKind, Outcome, PatientPerson, PolicyError, PurposeOfUse,
@@ -217,7 +218,7 @@ impl PolicyPoint {
         match &decision.outcome {
             Outcome::Permit { granted, .. } => Ok(Permitted {
                 scope: if *granted == scopes {
-                    dedup(question.scope)
+                    question.scope.to_owned()
                 } else {
                     granted.to_string()
                 },
@@ -312,17 +313,7 @@ fn wants_patient_context(scopes: &ScopeSet) -> bool {
         .any(|s| s.as_str() == "launch/patient")
         || scopes
             .resource_scopes()
-            .any(|s| s.to_string().starts_with("patient/"))
-}
-
-fn dedup(scope: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for token in scope.split(' ').filter(|t| !t.is_empty()) {
-        if !out.contains(&token) {
-            out.push(token);
-        }
-    }
-    out.join(" ")
+            .any(|s| s.audience == Audience::Patient)
 }
 
 /// The client-facing text of a refusal class.

@@ -1,16 +1,14 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
 
-use super::{TokenResponse, log_index, token_type};
+use super::{TokenResponse, issue_access_only, token_type};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop::DpopProof;
-use crate::oauth::issuance::{self, TokenSubject};
+use crate::oauth::issuance::TokenSubject;
 use crate::oauth::params::Params;
 use crate::oauth::policy::Question;
 use crate::oauth::{purpose, scope};
-use crate::store::model::Issuance;
 use glassgate_policies::Stage;
 
 pub async fn exchange(
@@ -51,38 +49,16 @@ pub async fn exchange(
         purpose: Some(&purpose),
         delegation: None,
     };
-    let (access_token, record) = issuance::access_token(state, &who)?;
-    let expires_in = record.expires_at - record.issued_at;
-    let entry = issuance::issued_entry(
-        state,
-        issuance::Issued {
-            grant_type: "client_credentials",
-            access: &record,
-            grant: None,
-            refresh: None,
-            id_token: false,
-            clinician: None,
-            decision: &permitted,
-        },
-    )?;
-    let outcome = state
-        .issuance
-        .commit(Issuance {
-            at: clock::now(),
-            access_tokens: vec![record],
-            log: vec![entry],
-            ..Issuance::default()
-        })
-        .await?;
+    let issued = issue_access_only(state, &who, "client_credentials", &permitted).await?;
     Ok(TokenResponse {
-        access_token,
+        access_token: issued.access_token,
         token_type: token_type(dpop),
-        expires_in,
+        expires_in: issued.expires_in,
         scope,
         refresh_token: None,
         id_token: None,
         authorization_details: Some(purpose::authorization_details(&purpose)),
-        log_index: log_index(outcome),
+        log_index: issued.log_index,
         issued_token_type: None,
         grant_type: "client_credentials",
         purpose: purpose::log_code(&purpose),

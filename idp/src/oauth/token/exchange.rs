@@ -6,17 +6,15 @@
 use glassgate_policies::{Delegation, PriorGrant, ScopeSet, Stage};
 use serde_json::{Value, json};
 
-use super::{TokenResponse, log_index, token_type};
+use super::{TokenResponse, issue_access_only, token_type};
 use crate::app::AppState;
-use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop::DpopProof;
-use crate::oauth::issuance::{self, Delegated, TokenSubject};
+use crate::oauth::issuance::{Delegated, TokenSubject};
 use crate::oauth::params::Params;
 use crate::oauth::policy::Question;
 use crate::oauth::{purpose, resource, scope};
-use crate::store::model::Issuance;
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -102,38 +100,16 @@ pub async fn exchange(
         purpose: Some(&purpose),
         delegation: Some(&delegated),
     };
-    let (access_token, access_record) = issuance::access_token(state, &who)?;
-    let expires_in = access_record.expires_at - access_record.issued_at;
-    let entry = issuance::issued_entry(
-        state,
-        issuance::Issued {
-            grant_type: GRANT_TYPE,
-            access: &access_record,
-            grant: None,
-            refresh: None,
-            id_token: false,
-            clinician: None,
-            decision: &permitted,
-        },
-    )?;
-    let outcome = state
-        .issuance
-        .commit(Issuance {
-            at: clock::now(),
-            access_tokens: vec![access_record],
-            log: vec![entry],
-            ..Issuance::default()
-        })
-        .await?;
+    let issued = issue_access_only(state, &who, GRANT_TYPE, &permitted).await?;
     Ok(TokenResponse {
-        access_token,
+        access_token: issued.access_token,
         token_type: token_type(dpop),
-        expires_in,
+        expires_in: issued.expires_in,
         scope: permitted.scope,
         refresh_token: None,
         id_token: None,
         authorization_details: Some(purpose::authorization_details(&purpose)),
-        log_index: log_index(outcome),
+        log_index: issued.log_index,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
         grant_type: "token_exchange",
         purpose: purpose::log_code(&purpose),

@@ -72,6 +72,50 @@ pub fn token_type(dpop: Option<&DpopProof>) -> &'static str {
     if dpop.is_some() { "DPoP" } else { "Bearer" }
 }
 
+/// An access token alone (no grant, refresh or ID token), committed with its log entry;
+/// `grant_type` names it in the log.
+struct AccessOnly {
+    access_token: String,
+    expires_in: i64,
+    log_index: Option<u64>,
+}
+
+async fn issue_access_only(
+    state: &AppState,
+    who: &issuance::TokenSubject<'_>,
+    grant_type: &str,
+    decision: &super::policy::Permitted,
+) -> OAuthResult<AccessOnly> {
+    let (access_token, record) = issuance::access_token(state, who)?;
+    let expires_in = record.expires_at - record.issued_at;
+    let entry = issuance::issued_entry(
+        state,
+        issuance::Issued {
+            grant_type,
+            access: &record,
+            grant: None,
+            refresh: None,
+            id_token: false,
+            clinician: None,
+            decision,
+        },
+    )?;
+    let outcome = state
+        .issuance
+        .commit(crate::store::model::Issuance {
+            at: crate::clock::now(),
+            access_tokens: vec![record],
+            log: vec![entry],
+            ..Default::default()
+        })
+        .await?;
+    Ok(AccessOnly {
+        access_token,
+        expires_in,
+        log_index: log_index(outcome),
+    })
+}
+
 pub async fn token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
