@@ -1,12 +1,16 @@
-//! Form bodies and query strings at every OAuth endpoint.
+//! Form bodies and query strings at every OAuth endpoint, and the `authorization_details`
+//! they carry (purpose of use, patient context).
 #![no_main]
 
 use glassgate_idp::oauth::params::Params;
+use glassgate_idp::oauth::purpose;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(params) = Params::parse(data) {
         let _ = params.get("grant_type");
         let _ = params.require("client_id");
+        let _ = purpose::from_params(&params);
+        let _ = purpose::patient_from_params(&params);
     }
 });

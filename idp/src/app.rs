@@ -112,6 +112,7 @@ pub async fn build_state(
         &config.clients,
         &config.business_associate_agreements,
         metrics.clone(),
+        store.consents.clone(),
     )
     .map_err(|e| StartError::Config(format!("policy: {e}")))?;
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
@@ -183,6 +184,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(crate::web::routes())
+        .merge(crate::audit::routes())
         .nest(state.config.log.prefix.trim_end_matches('/'), crate::tlog::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

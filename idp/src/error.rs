@@ -102,6 +102,8 @@ pub struct PolicyRefusal {
     pub purpose: &'static str,
     /// RFC 9470 §3: what to authenticate with for `insufficient_user_authentication`.
     pub step_up: Option<StepUp>,
+    /// The patient the refused request was about (for the log's disclosure index).
+    pub patient: Option<String>,
 }
 
 /// RFC 9470 step-up parameters: the `acr_values` (space-separated) and `max_age` a new
@@ -174,7 +176,16 @@ impl OAuthError {
             decision_id: decision_id.to_owned(),
             purpose,
             step_up,
+            patient: None,
         }));
+        self
+    }
+
+    /// Records the patient a policy refusal was about (no effect on other errors).
+    pub fn about_patient(mut self, patient: Option<String>) -> Self {
+        if let Some(policy) = self.policy.as_mut() {
+            policy.patient = patient;
+        }
         self
     }
 

@@ -13,7 +13,7 @@
 //! refused, as are two entries of this type.
 
 use crate::purpose::{PurposeError, PurposeOfUse, combine};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The `type` value of our authorization details object.
 pub const PURPOSE_OF_USE_TYPE: &str = "purpose_of_use";
@@ -21,9 +21,18 @@ pub const PURPOSE_OF_USE_TYPE: &str = "purpose_of_use";
 /// Members our type accepts.
 const ALLOWED_MEMBERS: [&str; 3] = ["type", "purpose_of_use", "locations"];
 
-/// Reads the purpose from an `authorization_details` value (the parsed JSON array, or the
-/// form parameter's string). Entries of other types are left to their owners.
-pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUse, PurposeError> {
+/// The `type` value of the patient context entry: `{"type": "patient_context", "patient":
+/// "<id>"}` names the patient a clinician's or a backend's request is about, so that the
+/// patient's consent restrictions apply and the token carries the SMART `patient` context.
+pub const PATIENT_CONTEXT_TYPE: &str = "patient_context";
+
+/// Longest patient identifier accepted.
+const MAX_PATIENT_ID: usize = 255;
+
+/// The entries of an `authorization_details` value (the parsed JSON array, or the form
+/// parameter's string); none when absent. Every entry must be an object with a string
+/// `type`.
+fn entries(details: &Value) -> Result<Vec<Map<String, Value>>, PurposeError> {
     let parsed;
     let details = match details {
         Value::String(text) => {
@@ -32,7 +41,7 @@ pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUs
             })?;
             &parsed
         }
-        Value::Null => return Err(PurposeError::Absent),
+        Value::Null => return Ok(Vec::new()),
         other => other,
     };
     let Value::Array(entries) = details else {
@@ -40,23 +49,71 @@ pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUs
             "authorization_details must be a JSON array".to_owned(),
         ));
     };
-    let mut ours = Vec::new();
-    for entry in entries {
-        let Value::Object(object) = entry else {
-            return Err(PurposeError::Malformed(
-                "each authorization_details entry must be an object".to_owned(),
-            ));
-        };
-        match object.get("type") {
-            Some(Value::String(t)) if t == PURPOSE_OF_USE_TYPE => ours.push(object),
-            Some(Value::String(_)) => {}
-            _ => {
-                return Err(PurposeError::Malformed(
-                    "an authorization_details entry has no string \"type\"".to_owned(),
-                ));
+    entries
+        .iter()
+        .map(|entry| match entry {
+            Value::Object(object) if matches!(object.get("type"), Some(Value::String(_))) => {
+                Ok(object.clone())
             }
-        }
+            Value::Object(_) => Err(PurposeError::Malformed(
+                "an authorization_details entry has no string \"type\"".to_owned(),
+            )),
+            _ => Err(PurposeError::Malformed(
+                "each authorization_details entry must be an object".to_owned(),
+            )),
+        })
+        .collect()
+}
+
+fn of_type<'a>(
+    entries: &'a [Map<String, Value>],
+    wanted: &'a str,
+) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
+    entries
+        .iter()
+        .filter(move |e| e.get("type").and_then(Value::as_str) == Some(wanted))
+}
+
+/// Reads the optional patient context. At most one entry; `patient` is 1 to 255 visible
+/// ASCII characters (the patient's identifier at this broker, their `sub`).
+pub fn patient_from_authorization_details(details: &Value) -> Result<Option<String>, PurposeError> {
+    let all = entries(details)?;
+    let mut ours = of_type(&all, PATIENT_CONTEXT_TYPE);
+    let Some(object) = ours.next() else {
+        return Ok(None);
+    };
+    if ours.next().is_some() {
+        return Err(PurposeError::Malformed(format!(
+            "at most one {PATIENT_CONTEXT_TYPE} entry"
+        )));
     }
+    if let Some(extra) = object
+        .keys()
+        .find(|k| !["type", "patient", "locations"].contains(&k.as_str()))
+    {
+        return Err(PurposeError::Malformed(format!(
+            "unknown member {extra:?} in a {PATIENT_CONTEXT_TYPE} entry"
+        )));
+    }
+    match object.get("patient") {
+        Some(Value::String(p))
+            if (1..=MAX_PATIENT_ID).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(p.clone()))
+        }
+        _ => Err(PurposeError::Malformed(format!(
+            "{PATIENT_CONTEXT_TYPE}.patient must be the patient's identifier \
+             (1 to {MAX_PATIENT_ID} visible ASCII characters)"
+        ))),
+    }
+}
+
+/// Reads the purpose from an `authorization_details` value (the parsed JSON array, or the
+/// form parameter's string). Entries of other types are left to their owners.
+pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUse, PurposeError> {
+    let all = entries(details)?;
+    let ours: Vec<&Map<String, Value>> = of_type(&all, PURPOSE_OF_USE_TYPE).collect();
     match ours.as_slice() {
         [] => Err(PurposeError::Absent),
         [object] => {
@@ -210,6 +267,46 @@ mod tests {
                 "privileges": ["x"]}])),
             Err(PurposeError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn patient_context() {
+        let details = json!([
+            {"type": "purpose_of_use", "purpose_of_use": {"system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT"}},
+            {"type": "patient_context", "patient": "p-123"}
+        ]);
+        assert_eq!(
+            patient_from_authorization_details(&details),
+            Ok(Some("p-123".to_owned()))
+        );
+        // The purpose reader ignores the patient entry, and vice versa.
+        assert!(purpose_from_authorization_details(&details).is_ok());
+        assert_eq!(
+            patient_from_authorization_details(&rar(json!({
+                "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT"
+            }))),
+            Ok(None)
+        );
+        assert_eq!(patient_from_authorization_details(&Value::Null), Ok(None));
+        for bad in [
+            json!([{"type": "patient_context"}]),
+            json!([{"type": "patient_context", "patient": ""}]),
+            json!([{"type": "patient_context", "patient": "has space"}]),
+            json!([{"type": "patient_context", "patient": 7}]),
+            json!([{"type": "patient_context", "patient": "x".repeat(256)}]),
+            json!([{"type": "patient_context", "patient": "a", "mrn": "b"}]),
+            json!([{"type": "patient_context", "patient": "a"}, {"type": "patient_context", "patient": "b"}]),
+            json!([{"patient": "a"}]),
+            json!("not an array"),
+        ] {
+            assert!(
+                matches!(
+                    patient_from_authorization_details(&bad),
+                    Err(PurposeError::Malformed(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,23 @@ impl DataCategory {
         }
     }
 
+    /// How a person reads it.
+    pub fn display(self) -> &'static str {
+        match self {
+            Self::SubstanceUseDisorderPart2 => {
+                "Substance use disorder treatment records (42 CFR Part 2)"
+            }
+            Self::Hiv => "HIV/AIDS information",
+            Self::Psychiatry => "Mental and behavioural health information",
+            Self::SexualAndReproductiveHealth => "Sexual and reproductive health information",
+        }
+    }
+
+    /// The category whose label is `label`.
+    pub fn from_label(label: &str) -> Option<DataCategory> {
+        Self::ALL.into_iter().find(|c| c.label() == label)
+    }
+
     /// The value of a `_security` search parameter naming this label.
     pub fn security_token(self) -> String {
         format!("{ACT_CODE_SYSTEM}|{}", self.label())

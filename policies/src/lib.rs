@@ -25,7 +25,9 @@ pub mod scopes;
 mod shipped;
 mod slices;
 
-pub use authorization_details::{purpose_from_authorization_details, purpose_from_hl7_b2b};
+pub use authorization_details::{
+    patient_from_authorization_details, purpose_from_authorization_details, purpose_from_hl7_b2b,
+};
 pub use consent::{ConsentRestrictions, DataCategory};
 pub use decision::{ConsentRestrictionKind, Decision, DenyReason, Outcome, WithheldScope};
 pub use engine::{PolicyEngine, StepUpSettings};

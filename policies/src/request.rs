@@ -81,6 +81,8 @@ pub enum OrganisationKind {
     PublicHealth,
     Government,
     IasProvider,
+    /// A network's or a regulator's audit office: reads the broker's audit trail only.
+    Auditor,
     Other,
 }
 
@@ -94,6 +96,7 @@ impl OrganisationKind {
             Self::PublicHealth => "public_health",
             Self::Government => "government",
             Self::IasProvider => "ias_provider",
+            Self::Auditor => "auditor",
             Self::Other => "other",
         }
     }

@@ -15,7 +15,8 @@ macro_rules! shipped {
 }
 
 /// Sorted by name, as a directory load would read them (the version hash depends on it).
-const FILES: [(&str, &str); 10] = shipped![
+const FILES: [(&str, &str); 11] = shipped![
+    "audit.cedar",
     "backend-services.cedar",
     "consent.cedar",
     "delegation.cedar",

@@ -497,6 +497,66 @@ fn backend_services_policy() {
 }
 
 #[test]
+fn audit_policy() {
+    let auditor = || {
+        client(
+            "audit-office",
+            "org-network-audit",
+            OrganisationKind::Auditor,
+        )
+    };
+    let token =
+        |client: ClientInfo, purpose: &str, s: &str| request(Stage::Token, client, xp(purpose), s);
+    check(vec![
+        (
+            "auditor, operations, audit events",
+            token(auditor(), "T-HCO", "system/AuditEvent.rs"),
+            Some("system/AuditEvent.rs"),
+        ),
+        (
+            "auditor, a sub-purpose of operations",
+            token(auditor(), "T-HCO-QAI", "system/AuditEvent.rs"),
+            Some("system/AuditEvent.rs"),
+        ),
+        (
+            "auditor, writes narrowed away",
+            token(auditor(), "T-HCO", "system/AuditEvent.cruds"),
+            Some("system/AuditEvent.rs"),
+        ),
+        (
+            "auditor, clinical data",
+            token(auditor(), "T-HCO", "system/Observation.rs"),
+            None,
+        ),
+        (
+            "auditor, everything",
+            token(auditor(), "T-HCO", "system/*.rs"),
+            None,
+        ),
+        (
+            "auditor, treatment purpose",
+            token(auditor(), "T-TREAT", "system/AuditEvent.rs"),
+            None,
+        ),
+        (
+            "a provider backend is no auditor",
+            token(ehr_client(), "T-HCO", "system/AuditEvent.rs"),
+            None,
+        ),
+        (
+            "auditor at the authorization endpoint",
+            request(
+                Stage::Authorize,
+                auditor(),
+                xp("T-HCO"),
+                "system/AuditEvent.rs",
+            ),
+            None,
+        ),
+    ]);
+}
+
+#[test]
 fn the_compiled_in_set_is_the_shipped_directory() {
     let shipped = PolicyEngine::shipped().unwrap();
     assert_eq!(shipped.version(), engine().version());

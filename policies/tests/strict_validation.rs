@@ -56,6 +56,7 @@ fn the_engine_loads_the_whole_set_with_ids_from_annotations() {
     assert_eq!(
         engine.policy_ids(),
         [
+            "auditor-reads-audit-events",
             "backend-services-treatment",
             "clinician-not-active-in-directory",
             "consent-restricts-category",

@@ -15,6 +15,8 @@ pub const PAYER_SECRET: &str = "payer-secret-0123456789abcdef";
 /// The `vendor` client (a business associate of the test clients' organisation) and the
 /// `stranger` client (a vendor without an agreement).
 pub const VENDOR_SECRET: &str = "vendor-secret-0123456789abcdef";
+/// The `auditor` client: a network audit office's backend (FHIR AuditEvent export).
+pub const AUDITOR_SECRET: &str = "auditor-secret-0123456789abcdef";
 pub const M2M_SCOPE: &str = "system/Patient.rs system/Observation.rs";
 
 /// Keys of the `private_key_jwt` clients (`web` and `par` share one, `m2m` uses RSA).
@@ -108,6 +110,21 @@ client_id = "payer"
 organisation = {{ id = "org-payer", kind = "payer" }}
 token_endpoint_auth_method = "client_secret_basic"
 client_secret = "{PAYER_SECRET}"
+grant_types = ["client_credentials"]
+
+[[clients]]
+client_id = "clinic"
+organisation = {{ id = "org-clinic", kind = "provider" }}
+token_endpoint_auth_method = "private_key_jwt"
+jwks = {web_jwks}
+redirect_uris = ["{REDIRECT_URI}"]
+grant_types = ["authorization_code"]
+
+[[clients]]
+client_id = "auditor"
+organisation = {{ id = "org-audit", kind = "auditor" }}
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{AUDITOR_SECRET}"
 grant_types = ["client_credentials"]
 
 [[clients]]

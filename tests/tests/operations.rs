@@ -106,6 +106,7 @@ async fn discovery_health_and_jwks() {
         let capabilities = listed("capabilities");
         for capability in [
             "launch-standalone",
+            "context-standalone-patient",
             "client-public",
             "client-confidential-symmetric",
             "client-confidential-asymmetric",

@@ -354,18 +354,22 @@ async fn decide(
     session: &AuthenticatedSession,
 ) -> OAuthResult<super::policy::Permitted> {
     let person = super::clinician::check(state, &session.subject).await?;
-    state.policy.decide(super::policy::Question {
-        stage: glassgate_policies::Stage::Authorize,
-        client_id: &request.client_id,
-        purpose: &request.purpose,
-        scope: &request.scope,
-        asker: Some(super::policy::Asker {
-            subject: &session.subject,
-            acr: session.acr.as_deref(),
-            session_ial: Some(session.identity_assurance),
-            person: &person,
-        }),
-    })
+    state
+        .policy
+        .decide(super::policy::Question {
+            stage: glassgate_policies::Stage::Authorize,
+            client_id: &request.client_id,
+            purpose: &request.purpose,
+            scope: &request.scope,
+            asker: Some(super::policy::Asker {
+                subject: &session.subject,
+                acr: session.acr.as_deref(),
+                session_ial: Some(session.identity_assurance),
+                person: &person,
+            }),
+            patient: request.patient.as_deref(),
+        })
+        .await
 }
 
 /// Log a refused authorization, then send the error to the client's redirect URI.

@@ -15,6 +15,7 @@ use super::{client_auth, sha256_hex};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::store::model::TokenContext;
 
 #[derive(Serialize, Default)]
 struct Introspection {
@@ -44,6 +45,9 @@ struct Introspection {
     purpose_of_use: Option<glassgate_policies::PurposeOfUse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     authorization_details: Option<serde_json::Value>,
+    /// SMART launch patient, consent honoured, RFC 8693 actor: what the JWT carries.
+    #[serde(flatten)]
+    context: TokenContext,
 }
 
 pub async fn introspect(
@@ -77,6 +81,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
         let r = active.stored.record;
         let purpose = super::purpose::from_stored(r.purpose.as_deref());
         return Ok(Introspection {
+            context: r.context,
             authorization_details: purpose.as_ref().map(super::purpose::authorization_details),
             purpose_of_use: purpose,
             active: true,
@@ -110,6 +115,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
                 authorization_details: purpose.as_ref().map(super::purpose::authorization_details),
                 purpose_of_use: purpose,
                 token_type: Some("refresh_token"),
+                context: TokenContext {
+                    patient: r.grant.patient,
+                    ..TokenContext::default()
+                },
                 scope: Some(r.record.scope),
                 client_id: Some(r.record.client_id),
                 sub: Some(r.grant.subject),

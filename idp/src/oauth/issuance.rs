@@ -21,6 +21,7 @@ use crate::jose;
 use crate::store::TokenRepository;
 use crate::store::model::{
     AccessTokenRecord, GrantRecord, Issuance, IssuanceOutcome, PendingEntry, RefreshTokenRecord,
+    TokenContext,
 };
 use crate::tlog::{Event, EventKind};
 
@@ -122,6 +123,12 @@ struct AccessTokenClaims<'a> {
     /// The one purpose of use this token serves, in both code systems.
     #[serde(skip_serializing_if = "Option::is_none")]
     purpose_of_use: Option<&'a glassgate_policies::PurposeOfUse>,
+    /// SMART launch context: the patient the token is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patient: Option<&'a str>,
+    /// The patient's consent version the issuing decision honoured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consent_reference: Option<&'a str>,
 }
 
 /// Who the token is for and what it may do.
@@ -135,7 +142,12 @@ pub struct TokenSubject<'a> {
     pub purpose: Option<&'a glassgate_policies::PurposeOfUse>,
     /// For a token exchange: who acts, and what the token inherits from the subject token.
     pub delegation: Option<&'a Delegated>,
+    /// The decision that permitted it: the patient context and consent it carries.
+    pub permitted: &'a Permitted,
 }
+
+/// SMART Backend Services: a backend's access token lives at most this long (seconds).
+pub const BACKEND_TOKEN_MAX_TTL: i64 = 300;
 
 /// What an exchanged token (RFC 8693) carries beyond its subject.
 pub struct Delegated {
@@ -153,7 +165,15 @@ pub fn access_token(
 ) -> OAuthResult<(String, AccessTokenRecord)> {
     let now = clock::now();
     let jti = super::random_token()?;
-    let ttl = state.config.tokens.access_token_ttl;
+    let ttl = match (who.grant, who.delegation) {
+        // A client acting for itself (client_credentials).
+        (None, None) => state
+            .config
+            .tokens
+            .access_token_ttl
+            .min(BACKEND_TOKEN_MAX_TTL),
+        _ => state.config.tokens.access_token_ttl,
+    };
     let expires_at = match who.delegation {
         Some(d) => (now + ttl).min(d.not_after),
         None => now + ttl,
@@ -181,6 +201,8 @@ pub fn access_token(
         cnf: who.cnf_jkt.map(|jkt| Confirmation { jkt }),
         act: who.delegation.map(|d| &d.act),
         purpose_of_use: who.purpose,
+        patient: who.permitted.patient.as_deref(),
+        consent_reference: who.permitted.consent_reference.as_deref(),
     };
     let signer = state
         .keys
@@ -202,6 +224,11 @@ pub fn access_token(
         expires_at,
         cnf_jkt: who.cnf_jkt.map(str::to_owned),
         purpose: who.purpose.map(super::purpose::to_stored),
+        context: TokenContext {
+            patient: who.permitted.patient.clone(),
+            consent_reference: who.permitted.consent_reference.clone(),
+            act: who.delegation.map(|d| d.act.clone()),
+        },
     };
     Ok((token, record))
 }

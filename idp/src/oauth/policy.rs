@@ -21,6 +21,7 @@ use crate::config::{PolicySettings, StaticClient};
 use crate::error::{ErrorCode, OAuthError, OAuthResult, StepUp};
 use crate::metrics::Metrics;
 use crate::session::IdentityAssurance;
+use crate::store::consents::{ConsentRecord, ConsentRepository};
 use crate::tlog::Event;
 
 /// The policy decision point of this replica: the policy set in force and the organisations
@@ -33,6 +34,9 @@ pub struct PolicyPoint {
     aal3_acr: String,
     agreements: Vec<BaaRecord>,
     metrics: Arc<Metrics>,
+    /// Patients' consent restrictions, read at every decision with a patient context (a
+    /// change is honoured by the next decision, on every replica).
+    consents: Arc<dyn ConsentRepository>,
 }
 
 /// Who is asking, as far as assurance goes: the session's `acr` and the person's account.
@@ -52,6 +56,9 @@ pub struct Question<'a> {
     pub purpose: &'a PurposeOfUse,
     pub scope: &'a str,
     pub asker: Option<Asker<'a>>,
+    /// The patient the request names (`patient_context`), or the grant's or the subject
+    /// token's patient. A patient asking for themselves needs none.
+    pub patient: Option<&'a str>,
 }
 
 /// A permit: the scope to grant (the request's own wording when nothing was narrowed) and
@@ -61,13 +68,25 @@ pub struct Permitted {
     pub scope: String,
     pub decision: Decision,
     pub organisation: String,
+    /// The patient the token is about (SMART launch context), when there is one.
+    pub patient: Option<String>,
+    /// The patient's consent version the decision honoured, when they recorded one.
+    pub consent_reference: Option<String>,
 }
 
 impl Permitted {
-    /// Adds the decision to a log event: its id and organisation in public, the policies
-    /// and the policy-set version in the private record.
+    /// Adds the decision to a log event: its id and organisation in public; the policies,
+    /// the policy-set version and the consent honoured in the private record, with the
+    /// patient for the disclosure index.
     pub fn logged(&self, event: Event) -> Event {
-        log_decision(event, &self.decision, &self.organisation)
+        let mut event = log_decision(event, &self.decision, &self.organisation)
+            .with_patient(self.patient.as_deref());
+        if let (Some(reference), Value::Object(record)) =
+            (&self.consent_reference, &mut event.record)
+        {
+            record.insert("consent_reference".into(), reference.clone().into());
+        }
+        event
     }
 }
 
@@ -95,6 +114,7 @@ impl PolicyPoint {
         clients: &[StaticClient],
         agreements: &[BaaRecord],
         metrics: Arc<Metrics>,
+        consents: Arc<dyn ConsentRepository>,
     ) -> Result<Self, PolicyError> {
         let step_up = StepUpSettings {
             aal2_acr: settings.aal2_acr.clone(),
@@ -129,6 +149,7 @@ impl PolicyPoint {
             aal3_acr: settings.aal3_acr.clone(),
             agreements: agreements.to_vec(),
             metrics,
+            consents,
         })
     }
 
@@ -172,6 +193,15 @@ impl PolicyPoint {
             .cloned()
     }
 
+    /// The organisations configured clients belong to (what a patient can restrict by
+    /// recipient), by id.
+    pub fn organisations(&self) -> Vec<Organisation> {
+        let mut all: Vec<Organisation> = self.organisations.values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all.dedup_by(|a, b| a.id == b.id);
+        all
+    }
+
     /// NIST SP 800-63B level of a session, from its `acr`.
     pub fn aal(&self, acr: Option<&str>) -> Aal {
         match acr {
@@ -182,7 +212,7 @@ impl PolicyPoint {
     }
 
     /// Decides; a refusal or step-up is an OAuth error carrying the decision id.
-    pub fn decide(&self, question: Question<'_>) -> OAuthResult<Permitted> {
+    pub async fn decide(&self, question: Question<'_>) -> OAuthResult<Permitted> {
         let scopes = ScopeSet::parse(question.scope)
             .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
         let client = self.client(question.client_id);
@@ -190,13 +220,25 @@ impl PolicyPoint {
         let mut request =
             AccessRequest::new(question.stage, client, *question.purpose, scopes.clone());
         let mut inactive_clinician = None;
+        let mut patient = question.patient.map(str::to_owned);
         if let Some(asker) = &question.asker {
             let person = self.person(asker);
-            if let glassgate_policies::Person::Patient(p) = &person
-                && wants_patient_context(&scopes)
-            {
-                // Individual access: the launch patient is the patient themselves.
-                request = request.with_patient_context(p.patient_id.clone());
+            if let glassgate_policies::Person::Patient(p) = &person {
+                match &patient {
+                    Some(named) if *named != p.patient_id => {
+                        return Err(OAuthError::new(
+                            ErrorCode::InvalidAuthorizationDetails,
+                            "a patient's own request can name only themselves as the patient \
+                             context",
+                        ));
+                    }
+                    Some(_) => {}
+                    // Individual access: the launch patient is the patient themselves.
+                    None if wants_patient_context(&scopes) => {
+                        patient = Some(p.patient_id.clone());
+                    }
+                    None => {}
+                }
             }
             inactive_clinician = asker
                 .person
@@ -204,6 +246,22 @@ impl PolicyPoint {
                 .as_ref()
                 .and_then(|c| c.inactive.clone());
             request = request.with_person(person);
+        }
+        let consent = match &patient {
+            Some(id) => {
+                request = request.with_patient_context(id.clone());
+                // Fail closed: without the patient's restrictions there is no decision.
+                self.consents
+                    .consent(id)
+                    .await
+                    .map_err(OAuthError::server_error)?
+            }
+            None => None,
+        };
+        if let Some(ConsentRecord { restrictions, .. }) = &consent
+            && !restrictions.is_empty()
+        {
+            request = request.with_consent(restrictions.clone());
         }
         let started = Instant::now();
         let decision = self.policies.decide(&request);
@@ -224,6 +282,8 @@ impl PolicyPoint {
                 },
                 organisation,
                 decision,
+                patient,
+                consent_reference: consent.map(|c| c.reference),
             }),
             Outcome::Deny { reason } => {
                 let description = match (reason, inactive_clinician) {
@@ -235,11 +295,9 @@ impl PolicyPoint {
                     "server_error" => ErrorCode::ServerError,
                     _ => ErrorCode::AccessDenied,
                 };
-                Err(OAuthError::new(code, description).decided_by_policy(
-                    &decision.decision_id,
-                    purpose_code,
-                    None,
-                ))
+                Err(OAuthError::new(code, description)
+                    .decided_by_policy(&decision.decision_id, purpose_code, None)
+                    .about_patient(patient))
             }
             Outcome::StepUp {
                 acr_values,
@@ -257,7 +315,8 @@ impl PolicyPoint {
                     acr_values: acr_values.join(" "),
                     max_age: *max_age,
                 }),
-            )),
+            )
+            .about_patient(patient)),
         }
     }
 
@@ -300,6 +359,7 @@ impl PolicyPoint {
                 event
                     .with_decision(&refusal.decision_id)
                     .with_org(&organisation)
+                    .with_patient(refusal.patient.as_deref())
             }
             None => event,
         }

@@ -3,7 +3,10 @@
 //! `purpose_of_use` (see docs/purpose-of-use.md). The token carries it in both code systems
 //! and serves that purpose only; a new purpose needs a new authorization.
 
-use glassgate_policies::{PurposeError, PurposeOfUse, purpose_from_authorization_details};
+use glassgate_policies::{
+    PurposeError, PurposeOfUse, patient_from_authorization_details,
+    purpose_from_authorization_details,
+};
 use serde_json::{Value, json};
 
 use super::params::Params;
@@ -16,6 +19,14 @@ pub fn from_params(params: &Params) -> OAuthResult<PurposeOfUse> {
         .get("authorization_details")
         .map_or(Value::Null, |d| Value::String(d.to_owned()));
     purpose_from_authorization_details(&details).map_err(refusal)
+}
+
+/// The patient a request names in a `patient_context` entry, if any.
+pub fn patient_from_params(params: &Params) -> OAuthResult<Option<String>> {
+    let details = params
+        .get("authorization_details")
+        .map_or(Value::Null, |d| Value::String(d.to_owned()));
+    patient_from_authorization_details(&details).map_err(refusal)
 }
 
 /// The purpose a request may optionally name (refresh): `None` when absent.

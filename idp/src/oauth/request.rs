@@ -25,6 +25,9 @@ pub struct AuthorizationRequest {
     pub dpop_jkt: Option<String>,
     /// The one purpose of use the tokens will serve (`authorization_details`).
     pub purpose: glassgate_policies::PurposeOfUse,
+    /// The patient the request names (`patient_context` authorization details).
+    #[serde(default)]
+    pub patient: Option<String>,
 }
 
 /// Where errors of a request go: before the redirect URI is trusted they cannot be
@@ -111,6 +114,7 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
     .map_err(redirect)?;
     let scope = scope::resolve(params.get("scope"), &client.record).map_err(redirect)?;
     let purpose = super::purpose::from_params(params).map_err(redirect)?;
+    let patient = super::purpose::patient_from_params(params).map_err(redirect)?;
     let prompt: Vec<String> = params
         .get("prompt")
         .unwrap_or_default()
@@ -159,5 +163,6 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
         login_hint: params.get("login_hint").map(str::to_owned),
         dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
         purpose,
+        patient,
     })
 }

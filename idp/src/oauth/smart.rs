@@ -1,7 +1,9 @@
 //! SMART App Launch 2.x discovery (`/.well-known/smart-configuration`, SMART App Launch
 //! §Conformance): where the endpoints are, which scopes and client types this server
 //! supports, and its capabilities. Only what the server really does is listed: no EHR launch
-//! (Glassgate is not an EHR), no patient or encounter launch context.
+//! (Glassgate is not an EHR), no encounter context. The patient context of a standalone
+//! launch (`launch/patient`) is the signed-in patient, or the patient a clinician's request
+//! names (`patient_context` authorization details); it comes back as `patient`.
 
 use std::sync::Arc;
 
@@ -30,8 +32,9 @@ const SCOPES: [&str; 10] = [
     "user/*.read",
 ];
 
-const CAPABILITIES: [&str; 11] = [
+const CAPABILITIES: [&str; 12] = [
     "launch-standalone",
+    "context-standalone-patient",
     "authorize-post",
     "client-public",
     "client-confidential-symmetric",

@@ -2,6 +2,7 @@
 //! (`sqlite`, `postgres`). Callers hold a [`Store`] and never branch on the backend.
 
 pub mod accounts;
+pub mod consents;
 pub mod model;
 mod postgres;
 mod sqlite;
@@ -112,6 +113,9 @@ pub trait LogRepository: Send + Sync {
     async fn tiles(&self, keys: &[(u8, u64)]) -> StoreResult<Vec<StoredTile>>;
     async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>>;
     async fn sealed_record(&self, index: u64) -> StoreResult<Option<Vec<u8>>>;
+    /// The entries about `person` (subject or patient context), newest first, at most
+    /// `limit`: (index, entry bytes).
+    async fn entries_about(&self, person: &str, limit: u32) -> StoreResult<Vec<(u64, Vec<u8>)>>;
     async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()>;
     async fn cosignatures(&self, size: u64) -> StoreResult<Vec<String>>;
 }
@@ -125,6 +129,7 @@ pub trait Health: Send + Sync {
 #[derive(Clone)]
 pub struct Store {
     pub accounts: Arc<dyn accounts::AccountRepository>,
+    pub consents: Arc<dyn consents::ConsentRepository>,
     pub clients: Arc<dyn ClientRepository>,
     pub keys: Arc<dyn KeyRepository>,
     pub tokens: Arc<dyn TokenRepository>,

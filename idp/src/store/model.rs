@@ -169,6 +169,8 @@ pub struct GrantRecord {
     pub expires_at: i64,
     /// The purpose of use the grant serves, as attested (`system#code`).
     pub purpose: Option<String>,
+    /// The patient the grant is about (SMART launch context), when there is one.
+    pub patient: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +187,42 @@ pub struct AccessTokenRecord {
     pub cnf_jkt: Option<String>,
     /// The purpose of use the token serves, as attested (`system#code`).
     pub purpose: Option<String>,
+    /// What the token carries beyond its scope and purpose.
+    pub context: TokenContext,
+}
+
+/// What an access token carries beyond its scope and purpose: the SMART launch patient, the
+/// consent in force when it was decided, and for an exchanged token its actor. Stored as
+/// one JSON column (NULL when empty) so that introspection returns what the JWT says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
+}
+
+impl TokenContext {
+    pub fn is_empty(&self) -> bool {
+        self.patient.is_none() && self.consent_reference.is_none() && self.act.is_none()
+    }
+
+    /// The stored form: `None` when there is nothing to store.
+    pub fn to_stored(&self) -> Option<String> {
+        (!self.is_empty())
+            .then(|| serde_json::to_string(self).ok())
+            .flatten()
+    }
+
+    /// Reads the stored form; a row that does not parse carries nothing (it is our own
+    /// write, so this only happens to rows from before the column existed).
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        stored
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -293,6 +331,7 @@ pub type AccessTokenRow = (
     i64,
     Option<String>,
     Option<String>,
+    Option<String>,
     bool,
 );
 
@@ -308,6 +347,7 @@ pub fn access_token_from_row(row: AccessTokenRow) -> AccessTokenState {
         expires_at,
         cnf_jkt,
         purpose,
+        context,
         revoked,
     ) = row;
     AccessTokenState {
@@ -322,6 +362,7 @@ pub fn access_token_from_row(row: AccessTokenRow) -> AccessTokenState {
             expires_at,
             cnf_jkt,
             purpose,
+            context: TokenContext::from_stored(context.as_deref()),
         },
         revoked,
     }
@@ -346,6 +387,7 @@ pub struct RefreshTokenRow {
     grant_created_at: i64,
     grant_expires_at: i64,
     grant_purpose: Option<String>,
+    grant_patient: Option<String>,
     revoked: bool,
 }
 
@@ -354,11 +396,11 @@ pub const REFRESH_TOKEN_COLUMNS: &str = "r.token_hash, r.grant_id, r.client_id, 
     r.issued_at, r.expires_at, r.cnf_jkt, r.used_at IS NOT NULL AS used, g.subject, \
     g.scope AS grant_scope, g.auth_time, g.acr, g.amr, g.created_at AS grant_created_at, \
     g.expires_at AS grant_expires_at, g.purpose AS grant_purpose, \
-    g.revoked_at IS NOT NULL AS revoked";
+    g.patient AS grant_patient, g.revoked_at IS NOT NULL AS revoked";
 
 /// The columns of [`AccessTokenRow`], the same on both backends.
 pub const ACCESS_TOKEN_COLUMNS: &str = "t.jti, t.client_id, t.subject, t.grant_id, t.scope, \
-    t.audience, t.issued_at, t.expires_at, t.cnf_jkt, t.purpose, \
+    t.audience, t.issued_at, t.expires_at, t.cnf_jkt, t.purpose, t.context, \
     (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked";
 
 pub fn refresh_token_from_row(row: RefreshTokenRow) -> RefreshTokenState {
@@ -374,6 +416,7 @@ pub fn refresh_token_from_row(row: RefreshTokenRow) -> RefreshTokenState {
             created_at: row.grant_created_at,
             expires_at: row.grant_expires_at,
             purpose: row.grant_purpose,
+            patient: row.grant_patient,
         },
         record: RefreshTokenRecord {
             token_hash: row.token_hash,
@@ -397,6 +440,9 @@ pub struct PendingEntry {
     pub jti_hash: Option<String>,
     /// The private record, encrypted (see `tlog::record`).
     pub sealed_record: Vec<u8>,
+    /// The people the entry is about (its subject, its patient context), for the private
+    /// index behind a person's accounting of disclosures.
+    pub about: Vec<String>,
 }
 
 /// An entry with its index and final bytes.
@@ -406,6 +452,17 @@ pub struct SequencedEntry {
     pub bytes: Vec<u8>,
     pub jti_hash: Option<String>,
     pub sealed_record: Vec<u8>,
+    pub about: Vec<String>,
+}
+
+impl SequencedEntry {
+    /// (person, index) rows of the private index.
+    pub fn about_rows(entries: &[SequencedEntry]) -> (Vec<String>, Vec<i64>) {
+        entries
+            .iter()
+            .flat_map(|e| e.about.iter().map(|a| (a.clone(), e.index)))
+            .unzip()
+    }
 }
 
 /// Give `pending` consecutive indexes from `next_index` and chain each to its predecessor
@@ -438,6 +495,7 @@ pub fn chain(
             bytes,
             jti_hash: p.jti_hash.clone(),
             sealed_record: p.sealed_record.clone(),
+            about: p.about.clone(),
         });
     }
     Ok((out, last_digest))

@@ -11,9 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use glassgate_verifier::proof_doc::TlogProof;
 use glassgate_verifier::tile::{TileCoord, TileKind, format_entry_bundle};
-use glassgate_verifier::tree::{consistency_proof, inclusion_proof};
+use glassgate_verifier::tree::consistency_proof;
 
 use super::{LogError, jti_hash};
 use crate::app::AppState;
@@ -158,22 +157,9 @@ async fn proof_for(state: &AppState, index: u64) -> Response {
             "the entry is not yet integrated into a published checkpoint",
         );
     }
-    let inclusion = match state
-        .log
-        .cache
-        .compute(state.log.store.as_ref(), tree.size, |r| {
-            inclusion_proof(index, tree.size, r)
-        })
-        .await
-    {
-        Ok(p) => p,
+    let document = match state.log.inclusion(&tree, index).await {
+        Ok(d) => d,
         Err(e) => return failed(e),
-    };
-    let document = TlogProof {
-        extra: None,
-        index,
-        inclusion,
-        checkpoint: tree.checkpoint,
     };
     (
         [

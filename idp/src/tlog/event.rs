@@ -16,6 +16,7 @@ pub enum EventKind {
     AdminClient,
     AdminPolicy,
     AdminAccount,
+    ConsentChanged,
 }
 
 impl EventKind {
@@ -31,6 +32,7 @@ impl EventKind {
             Self::AdminClient => "admin.client",
             Self::AdminPolicy => "admin.policy",
             Self::AdminAccount => "admin.account",
+            Self::ConsentChanged => "consent.changed",
         }
     }
 }
@@ -46,6 +48,10 @@ pub struct Event {
     pub client: String,
     /// Internal subject id: committed to with a keyed hash, never published.
     pub subject: Option<String>,
+    /// The patient the event is about when that is not the subject (a clinician's or a
+    /// backend's request naming a patient): private, it goes into the record and into the
+    /// index behind the patient's accounting of disclosures.
+    pub patient: Option<String>,
     /// Token identifier: published as its SHA-256.
     pub jti: Option<String>,
     pub acr: Option<String>,
@@ -70,6 +76,7 @@ impl Event {
             kind,
             client: client.to_owned(),
             subject: None,
+            patient: None,
             jti: None,
             acr: None,
             amr: None,
@@ -85,6 +92,10 @@ impl Event {
 
     pub fn with_subject(mut self, subject: &str) -> Self {
         self.subject = Some(subject.to_owned());
+        self
+    }
+    pub fn with_patient(mut self, patient: Option<&str>) -> Self {
+        self.patient = patient.map(str::to_owned);
         self
     }
     pub fn with_jti(mut self, jti: &str) -> Self {
@@ -123,5 +134,20 @@ impl Event {
     pub fn with_record(mut self, record: Value) -> Self {
         self.record = record;
         self
+    }
+
+    /// The people the entry is about, for the private disclosure index: the subject when
+    /// it is a person (not the client acting for itself) and the patient context.
+    pub fn about(&self) -> Vec<String> {
+        let mut about = Vec::new();
+        if let Some(subject) = self.subject.as_ref().filter(|s| **s != self.client) {
+            about.push(subject.clone());
+        }
+        if let Some(patient) = &self.patient
+            && !about.contains(patient)
+        {
+            about.push(patient.clone());
+        }
+        about
     }
 }

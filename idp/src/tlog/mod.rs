@@ -7,6 +7,7 @@
 //! checkpoint. Tree math and formats come from `glassgate-verifier`, the crate auditors run.
 
 pub mod api;
+pub mod disclosures;
 pub mod event;
 pub mod reader;
 pub mod record;
@@ -122,7 +123,11 @@ impl TransparencyLog {
     pub fn entry(&self, event: Event, issuer: &str) -> Result<PendingEntry, LogError> {
         let mut salt = [0u8; 32];
         aws_lc_rs::rand::fill(&mut salt).map_err(|_| LogError::Tree("CSPRNG failure".into()))?;
+        let about = event.about();
         let mut record = event.record;
+        if let (Some(patient), Some(object)) = (&event.patient, record.as_object_mut()) {
+            object.insert("patient".into(), patient.clone().into());
+        }
         if let (Some(subject), Some(object)) = (&event.subject, record.as_object_mut()) {
             object.insert("subject".into(), subject.clone().into());
         }
@@ -157,6 +162,28 @@ impl TransparencyLog {
             sealed_record: self.sealer.seal(&salt, &record, &commit)?,
             entry,
             jti_hash,
+            about,
+        })
+    }
+
+    /// The tlog-proof@v1 document proving the entry at `index` is in `tree` (the caller
+    /// checks `index < tree.size`).
+    pub async fn inclusion(
+        &self,
+        tree: &TreeState,
+        index: u64,
+    ) -> Result<glassgate_verifier::proof_doc::TlogProof, LogError> {
+        let inclusion = self
+            .cache
+            .compute(self.store.as_ref(), tree.size, |r| {
+                glassgate_verifier::tree::inclusion_proof(index, tree.size, r)
+            })
+            .await?;
+        Ok(glassgate_verifier::proof_doc::TlogProof {
+            extra: None,
+            index,
+            inclusion,
+            checkpoint: tree.checkpoint.clone(),
         })
     }
 

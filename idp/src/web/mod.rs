@@ -33,6 +33,15 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(pages::account::change_passkey),
         )
         .route("/account/identity", post(pages::account::link_identity))
+        .route(
+            "/account/privacy",
+            get(pages::privacy::show).post(pages::privacy::change),
+        )
+        .route("/account/disclosures", get(pages::disclosures::show))
+        .route(
+            "/account/disclosures.json",
+            get(pages::disclosures::download),
+        )
         .route("/logout", post(pages::account::logout))
         .route("/passkey/login/start", post(ceremonies::login_start))
         .route("/passkey/login/finish", post(ceremonies::login_finish))

@@ -73,18 +73,22 @@ pub async fn exchange(
     let person = clinician::check(state, &session.subject).await?;
     // Asked again: the directory, the account or the policy set may have changed since the
     // authorization.
-    let permitted = state.policy.decide(Question {
-        stage: Stage::Token,
-        client_id: client.id(),
-        purpose: &request.purpose,
-        scope: &request.scope,
-        asker: Some(Asker {
-            subject: &session.subject,
-            acr: session.acr.as_deref(),
-            session_ial: Some(session.identity_assurance),
-            person: &person,
-        }),
-    })?;
+    let permitted = state
+        .policy
+        .decide(Question {
+            stage: Stage::Token,
+            client_id: client.id(),
+            purpose: &request.purpose,
+            scope: &request.scope,
+            asker: Some(Asker {
+                subject: &session.subject,
+                acr: session.acr.as_deref(),
+                session_ial: Some(session.identity_assurance),
+                person: &person,
+            }),
+            patient: request.patient.as_deref(),
+        })
+        .await?;
     let now = clock::now();
     let grant = GrantRecord {
         grant_id: code.grant_id.clone(),
@@ -97,6 +101,7 @@ pub async fn exchange(
         created_at: now,
         expires_at: now + state.config.tokens.refresh_token_ttl,
         purpose: Some(purpose::to_stored(&request.purpose)),
+        patient: permitted.patient.clone(),
     };
     let cnf_jkt = dpop.map(|p| p.jkt.as_str());
     let who = TokenSubject {
@@ -107,6 +112,7 @@ pub async fn exchange(
         cnf_jkt,
         purpose: Some(&request.purpose),
         delegation: None,
+        permitted: &permitted,
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     let id_token = if scope::contains(&grant.scope, "openid") {
@@ -171,6 +177,7 @@ pub async fn exchange(
         authorization_details: Some(purpose::authorization_details(&request.purpose)),
         log_index: log_index(outcome),
         issued_token_type: None,
+        patient: permitted.patient.clone(),
         grant_type: "authorization_code",
         purpose: crate::oauth::purpose::log_code(&request.purpose),
     })

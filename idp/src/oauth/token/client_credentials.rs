@@ -32,13 +32,18 @@ pub async fn exchange(
         ));
     }
     let purpose = purpose::from_params(params)?;
-    let permitted = state.policy.decide(Question {
-        stage: Stage::Token,
-        client_id: client.id(),
-        purpose: &purpose,
-        scope: &scope,
-        asker: None,
-    })?;
+    let patient = purpose::patient_from_params(params)?;
+    let permitted = state
+        .policy
+        .decide(Question {
+            stage: Stage::Token,
+            client_id: client.id(),
+            purpose: &purpose,
+            scope: &scope,
+            asker: None,
+            patient: patient.as_deref(),
+        })
+        .await?;
     let scope = permitted.scope.clone();
     let who = TokenSubject {
         client_id: client.id(),
@@ -48,6 +53,7 @@ pub async fn exchange(
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
         purpose: Some(&purpose),
         delegation: None,
+        permitted: &permitted,
     };
     let issued = issue_access_only(state, &who, "client_credentials", &permitted).await?;
     Ok(TokenResponse {
@@ -60,6 +66,7 @@ pub async fn exchange(
         authorization_details: Some(purpose::authorization_details(&purpose)),
         log_index: issued.log_index,
         issued_token_type: None,
+        patient: permitted.patient.clone(),
         grant_type: "client_credentials",
         purpose: purpose::log_code(&purpose),
     })

@@ -79,13 +79,18 @@ pub async fn exchange(
             purpose: prior_purpose,
         },
     };
-    let permitted = state.policy.decide(Question {
-        stage: Stage::TokenExchange(delegation),
-        client_id: client.id(),
-        purpose: &purpose,
-        scope: &requested,
-        asker: None,
-    })?;
+    let permitted = state
+        .policy
+        .decide(Question {
+            stage: Stage::TokenExchange(delegation),
+            client_id: client.id(),
+            purpose: &purpose,
+            scope: &requested,
+            asker: None,
+            // The exchanged token is about the same patient as the subject token.
+            patient: record.context.patient.as_deref(),
+        })
+        .await?;
     let delegated = Delegated {
         act: actor(client.id(), subject.claims.get("act")),
         grant_id: record.grant_id.clone(),
@@ -99,6 +104,7 @@ pub async fn exchange(
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
         purpose: Some(&purpose),
         delegation: Some(&delegated),
+        permitted: &permitted,
     };
     let issued = issue_access_only(state, &who, GRANT_TYPE, &permitted).await?;
     Ok(TokenResponse {
@@ -111,6 +117,7 @@ pub async fn exchange(
         authorization_details: Some(purpose::authorization_details(&purpose)),
         log_index: issued.log_index,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        patient: permitted.patient.clone(),
         grant_type: "token_exchange",
         purpose: purpose::log_code(&purpose),
     })

@@ -42,6 +42,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// SMART App Launch: the launch patient (the patient the token is about).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
     /// RFC 8693 §2.2.1: what a token exchange issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,

@@ -62,18 +62,22 @@ pub async fn exchange(
             .map_err(|_| OAuthError::invalid_grant("the grant's scope is no longer valid"))?,
         purpose: granted_purpose,
     };
-    let permitted = state.policy.decide(Question {
-        stage: Stage::Refresh(prior),
-        client_id: client.id(),
-        purpose: &purpose,
-        scope: &scope,
-        asker: Some(Asker {
-            subject: &grant.subject,
-            acr: grant.acr.as_deref(),
-            session_ial: None,
-            person: &person,
-        }),
-    })?;
+    let permitted = state
+        .policy
+        .decide(Question {
+            stage: Stage::Refresh(prior),
+            client_id: client.id(),
+            purpose: &purpose,
+            scope: &scope,
+            asker: Some(Asker {
+                subject: &grant.subject,
+                acr: grant.acr.as_deref(),
+                session_ial: None,
+                person: &person,
+            }),
+            patient: grant.patient.as_deref(),
+        })
+        .await?;
     let scope = permitted.scope.clone();
     let who = TokenSubject {
         client_id: client.id(),
@@ -83,6 +87,7 @@ pub async fn exchange(
         cnf_jkt: dpop.map(|p| p.jkt.as_str()),
         purpose: Some(&purpose),
         delegation: None,
+        permitted: &permitted,
     };
     let (access_token, access_record) = issuance::access_token(state, &who)?;
     // The successor keeps the original scope: narrowing applies to this access token only.
@@ -129,6 +134,7 @@ pub async fn exchange(
         authorization_details: Some(crate::oauth::purpose::authorization_details(&purpose)),
         log_index: log_index(outcome),
         issued_token_type: None,
+        patient: permitted.patient.clone(),
         grant_type: "refresh_token",
         purpose: crate::oauth::purpose::log_code(&purpose),
     })

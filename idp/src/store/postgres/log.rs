@@ -7,7 +7,7 @@ use sqlx::{Postgres, Transaction};
 
 use super::Backend;
 use crate::store::model::{
-    PendingEntry, StoredTile, TreeState, chain, digest_from, to_i64, to_u64,
+    PendingEntry, SequencedEntry, StoredTile, TreeState, chain, digest_from, to_i64, to_u64,
 };
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
@@ -29,6 +29,7 @@ pub(super) async fn sequence(
             .fetch_one(&mut **tx)
             .await?;
     let (entries, last_digest) = chain(pending, next_index, digest_from(&last)?)?;
+    let (about_people, about_idx) = SequencedEntry::about_rows(&entries);
     let mut idx = Vec::with_capacity(entries.len());
     let mut bytes = Vec::with_capacity(entries.len());
     let mut jti = Vec::with_capacity(entries.len());
@@ -45,7 +46,9 @@ pub(super) async fn sequence(
         "WITH entries AS (INSERT INTO log_entries (idx, entry, jti_hash, created_at) \
          SELECT i, e, j, $4 FROM UNNEST($1::bigint[], $2::bytea[], $3::text[]) AS t(i, e, j)), \
          records AS (INSERT INTO log_records (idx, sealed) \
-         SELECT * FROM UNNEST($1::bigint[], $5::bytea[])) \
+         SELECT * FROM UNNEST($1::bigint[], $5::bytea[])), \
+         subjects AS (INSERT INTO log_subjects (subject, idx) \
+         SELECT * FROM UNNEST($8::text[], $9::bigint[])) \
          UPDATE log_head SET next_index = $6, last_digest = $7 WHERE id = 1",
     )
     .bind(&idx)
@@ -55,6 +58,8 @@ pub(super) async fn sequence(
     .bind(&sealed)
     .bind(next_index + count)
     .bind(last_digest.as_slice())
+    .bind(&about_people)
+    .bind(&about_idx)
     .execute(&mut **tx)
     .await?;
     Ok(Some(next_index))
@@ -258,6 +263,18 @@ impl LogRepository for Backend {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(s,)| s))
+    }
+
+    async fn entries_about(&self, person: &str, limit: u32) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT e.idx, e.entry FROM log_subjects s JOIN log_entries e ON e.idx = s.idx \
+             WHERE s.subject = $1 ORDER BY s.idx DESC LIMIT $2",
+        )
+        .bind(person)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(i, e)| Ok((to_u64(i)?, e))).collect()
     }
 
     async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()> {

@@ -12,6 +12,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use super::model::*;
 
 mod accounts;
+mod consents;
 mod log;
 use super::{
     ClientRepository, Health, KeyPlanner, KeyRepository, KeyWrite, Store, StoreResult,
@@ -38,6 +39,7 @@ pub async fn open(url: &str) -> StoreResult<Store> {
     let backend = Arc::new(Backend { pool });
     Ok(Store {
         accounts: backend.clone(),
+        consents: backend.clone(),
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
@@ -198,6 +200,7 @@ struct AccessTokenColumns {
     expires_at: Vec<i64>,
     cnf_jkt: Vec<Option<String>>,
     purpose: Vec<Option<String>>,
+    context: Vec<Option<String>>,
 }
 
 impl AccessTokenColumns {
@@ -212,6 +215,7 @@ impl AccessTokenColumns {
         self.expires_at.push(t.expires_at);
         self.cnf_jkt.push(t.cnf_jkt.clone());
         self.purpose.push(t.purpose.clone());
+        self.context.push(t.context.to_stored());
     }
 }
 
@@ -223,9 +227,9 @@ async fn insert_access_tokens(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose) \
+        "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose, context) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::bigint[], $8::bigint[], $9::text[], $10::text[])",
+         $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])",
     )
     .bind(c.jti)
     .bind(c.client_id)
@@ -237,6 +241,7 @@ async fn insert_access_tokens(
     .bind(c.expires_at)
     .bind(c.cnf_jkt)
     .bind(c.purpose)
+    .bind(c.context)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -261,8 +266,8 @@ async fn write_user_parts(
     }
     if let Some(g) = &issuance.grant {
         sqlx::query(
-            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at, purpose) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at, purpose, patient) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&g.grant_id)
         .bind(&g.client_id)
@@ -274,6 +279,7 @@ async fn write_user_parts(
         .bind(g.created_at)
         .bind(g.expires_at)
         .bind(&g.purpose)
+        .bind(&g.patient)
         .execute(&mut **tx)
         .await?;
     }

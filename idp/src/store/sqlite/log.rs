@@ -39,6 +39,13 @@ pub(super) async fn sequence(
             .bind(&e.sealed_record)
             .execute(&mut **tx)
             .await?;
+        for person in &e.about {
+            sqlx::query("INSERT INTO log_subjects (subject, idx) VALUES (?, ?)")
+                .bind(person)
+                .bind(e.index)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     sqlx::query("UPDATE log_head SET next_index = ?, last_digest = ? WHERE id = 1")
         .bind(next_index + to_i64(entries.len() as u64)?)
@@ -231,6 +238,18 @@ impl LogRepository for Backend {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(s,)| s))
+    }
+
+    async fn entries_about(&self, person: &str, limit: u32) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT e.idx, e.entry FROM log_subjects s JOIN log_entries e ON e.idx = s.idx \
+             WHERE s.subject = ? ORDER BY s.idx DESC LIMIT ?",
+        )
+        .bind(person)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(i, e)| Ok((to_u64(i)?, e))).collect()
     }
 
     async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()> {

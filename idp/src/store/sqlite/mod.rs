@@ -14,6 +14,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::model::*;
 
 mod accounts;
+mod consents;
 mod log;
 use super::{
     ClientRepository, Health, KeyPlanner, KeyRepository, KeyWrite, Store, StoreResult,
@@ -50,6 +51,7 @@ async fn open_with(options: SqliteConnectOptions) -> StoreResult<Store> {
     let backend = Arc::new(Backend { pool });
     Ok(Store {
         accounts: backend.clone(),
+        consents: backend.clone(),
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
@@ -207,8 +209,8 @@ async fn commit_one(
     }
     if let Some(g) = &issuance.grant {
         sqlx::query(
-            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at, purpose) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO grants (grant_id, client_id, subject, scope, auth_time, acr, amr, created_at, expires_at, purpose, patient) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&g.grant_id)
         .bind(&g.client_id)
@@ -220,13 +222,14 @@ async fn commit_one(
         .bind(g.created_at)
         .bind(g.expires_at)
         .bind(&g.purpose)
+        .bind(&g.patient)
         .execute(&mut **tx)
         .await?;
     }
     for t in &issuance.access_tokens {
         sqlx::query(
-            "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose, context) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&t.jti)
         .bind(&t.client_id)
@@ -238,6 +241,7 @@ async fn commit_one(
         .bind(t.expires_at)
         .bind(&t.cnf_jkt)
         .bind(&t.purpose)
+        .bind(t.context.to_stored())
         .execute(&mut **tx)
         .await?;
     }

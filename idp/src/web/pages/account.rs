@@ -60,6 +60,9 @@ pub async fn show(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Respo
          <button type=\"submit\">Add a passkey</button></p>\n</form>\n\
          <p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n\
          {proofing}\n\
+         <h2>Your records</h2>\n\
+         <p><a href=\"/account/privacy\">Privacy choices: who may see your records</a> · \
+         <a href=\"/account/disclosures\">Who asked for your records</a></p>\n\
          <form method=\"post\" action=\"/logout\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
          <p><button type=\"submit\">Sign out</button></p>\n</form>",

@@ -1,9 +1,12 @@
-//! The pages a person sees: sign-in, enrollment, consent, and passkey management.
+//! The pages a person sees: sign-in, enrollment, consent, passkey management, privacy
+//! choices and the accounting of disclosures.
 
 pub mod account;
 pub mod consent;
+pub mod disclosures;
 pub mod enroll;
 pub mod login;
+pub mod privacy;
 pub mod proofing;
 
 /// A date for people: RFC 7231 form, UTC.
