@@ -48,6 +48,8 @@ pub struct AppState {
     pub witnesses: Arc<Witnesses>,
     /// mDL identity proofing (OpenID4VP verifier).
     pub proofing: Arc<crate::proofing::IdentityProofing>,
+    /// UDAP (signed metadata, trusted registration, member authentication), when configured.
+    pub udap: Option<crate::udap::Udap>,
     /// Purpose-scoped token policy (Cedar), asked at authorize, token and refresh time.
     pub policy: crate::oauth::policy::PolicyPoint,
     /// Prometheus counters and histograms of this replica (`GET /metrics`).
@@ -104,6 +106,7 @@ pub async fn build_state(
     );
     let witnesses = Arc::new(Witnesses::new(&config.log.witnesses).map_err(StartError::Config)?);
     let proofing = Arc::new(crate::proofing::IdentityProofing::new(&config, &kek)?);
+    let udap = crate::udap::Udap::load(&config)?;
     let metrics = Arc::new(
         crate::metrics::Metrics::new().map_err(|e| StartError::Config(format!("metrics: {e}")))?,
     );
@@ -113,6 +116,12 @@ pub async fn build_state(
         &config.business_associate_agreements,
         metrics.clone(),
         store.consents.clone(),
+        udap.as_ref().map(|_| {
+            config
+                .udap
+                .member_kind
+                .unwrap_or(glassgate_policies::OrganisationKind::Other)
+        }),
     )
     .map_err(|e| StartError::Config(format!("policy: {e}")))?;
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
@@ -138,6 +147,7 @@ pub async fn build_state(
         log,
         witnesses,
         proofing,
+        udap,
         policy,
         metrics,
     }))
@@ -185,6 +195,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(oauth::routes())
         .merge(crate::web::routes())
         .merge(crate::audit::routes())
+        .merge(crate::udap::routes())
         .nest(state.config.log.prefix.trim_end_matches('/'), crate::tlog::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

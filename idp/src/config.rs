@@ -45,6 +45,8 @@ pub struct Config {
     pub mdl: MdlSettings,
     /// Purpose-scoped token policy (Cedar).
     pub policy: PolicySettings,
+    /// HL7 FAST UDAP: signed metadata, trusted dynamic registration, B2B and Tiered OAuth.
+    pub udap: UdapSettings,
     /// Business associate agreements on record (`[[business_associate_agreements]]` with
     /// `reference`, `covered_entity`, `business_associate` organisation ids): what lets a
     /// vendor exchange a covered entity's token (RFC 8693 delegation).
@@ -286,6 +288,26 @@ impl Default for WebSettings {
     }
 }
 
+/// UDAP (HL7 FAST Security IG). Enabled when `certificate`, `key` and `anchors` are all
+/// set; otherwise `/.well-known/udap` answers 404, as the IG asks of a server without UDAP.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UdapSettings {
+    /// PEM certificate chain, leaf first: the leaf's URI SAN is the issuer, its RSA key signs
+    /// the metadata (RS256).
+    pub certificate: Option<PathBuf>,
+    /// PKCS#8 PEM RSA key of `certificate`.
+    pub key: Option<PathBuf>,
+    /// PEM file or directory of the trust community's anchors: a software statement or a
+    /// client assertion is accepted only with an `x5c` chain that ends at one of them.
+    pub anchors: Option<PathBuf>,
+    /// The community URI these anchors serve (`/.well-known/udap?community=` names it).
+    pub community: Option<String>,
+    /// What policy knows of a registered member's organisation: its kind (default `other`,
+    /// which no shipped policy gives data). The organisation id is the member's client id.
+    pub member_kind: Option<glassgate_policies::OrganisationKind>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MdlSettings {
@@ -355,6 +377,7 @@ impl Default for Config {
             web: WebSettings::default(),
             mdl: MdlSettings::default(),
             policy: PolicySettings::default(),
+            udap: UdapSettings::default(),
             business_associate_agreements: Vec::new(),
             clients: Vec::new(),
         }

@@ -30,6 +30,9 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     InvalidClientMetadata,
     InvalidSoftwareStatement,
+    /// RFC 7591 §3.2.2: the software statement is valid but not approved here (UDAP: its
+    /// certificate does not chain to this community's anchors).
+    UnapprovedSoftwareStatement,
     InsufficientUserAuthentication,
     InvalidAuthorizationDetails,
 }
@@ -58,6 +61,7 @@ impl ErrorCode {
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::InvalidSoftwareStatement => "invalid_software_statement",
+            Self::UnapprovedSoftwareStatement => "unapproved_software_statement",
             Self::InsufficientUserAuthentication => "insufficient_user_authentication",
             Self::InvalidAuthorizationDetails => "invalid_authorization_details",
         }

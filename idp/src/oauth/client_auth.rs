@@ -18,7 +18,7 @@ use crate::clock;
 use crate::ephemeral::keys;
 use crate::error::{Challenge, OAuthError, OAuthResult};
 use crate::jose::{Jws, VerifyAlg};
-use crate::store::model::ClientAuthMethod;
+use crate::store::model::{ClientAuthMethod, ClientSource};
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Algorithms accepted for client assertions (SMART asymmetric auth needs RS384 or ES384).
@@ -32,6 +32,8 @@ const CLOCK_SKEW: i64 = 10;
 pub struct AuthenticatedClient {
     pub client: Arc<Client>,
     pub method: ClientAuthMethod,
+    /// The UDAP `hl7-b2b` authorization extension of a member's client assertion.
+    pub b2b: Option<Value>,
 }
 
 impl AuthenticatedClient {
@@ -89,11 +91,13 @@ pub async fn authenticate(
             Ok(AuthenticatedClient {
                 client,
                 method: ClientAuthMethod::ClientSecretPost,
+                b2b: None,
             })
         }
         (None, ClientAuthMethod::None) => Ok(AuthenticatedClient {
             client,
             method: ClientAuthMethod::None,
+            b2b: None,
         }),
         (_, registered) => Err(failed(
             format!("this client must authenticate with {}", registered.as_str()),
@@ -159,6 +163,7 @@ async fn secret_basic(
     Ok(AuthenticatedClient {
         client,
         method: ClientAuthMethod::ClientSecretBasic,
+        b2b: None,
     })
 }
 
@@ -211,9 +216,15 @@ async fn private_key_jwt(
             false,
         ));
     }
-    let key = client
-        .key(jws.header_str("kid"))
-        .ok_or_else(|| failed("no registered key matches the client assertion", false))?;
+    // A UDAP member proves itself with its certificate chain; others with a registered key.
+    let udap_member = client.record.source == ClientSource::Udap;
+    let key = if udap_member {
+        crate::udap::assertion::member_key(state, &jws, client_id).map_err(|e| failed(e, false))?
+    } else {
+        client
+            .key(jws.header_str("kid"))
+            .ok_or_else(|| failed("no registered key matches the client assertion", false))?
+    };
     jws.verify(&key)
         .map_err(|e| failed(format!("client assertion: {e}"), false))?;
 
@@ -265,5 +276,8 @@ async fn private_key_jwt(
     Ok(AuthenticatedClient {
         client,
         method: ClientAuthMethod::PrivateKeyJwt,
+        b2b: udap_member
+            .then(|| crate::udap::assertion::hl7_b2b(&jws))
+            .flatten(),
     })
 }

@@ -174,6 +174,12 @@ pub fn access_token(
             .min(BACKEND_TOKEN_MAX_TTL),
         _ => state.config.tokens.access_token_ttl,
     };
+    // UDAP B2B: a member's access tokens live at most 60 minutes.
+    let ttl = if crate::udap::is_member(who.client_id) {
+        ttl.min(crate::udap::B2B_TOKEN_MAX_TTL)
+    } else {
+        ttl
+    };
     let expires_at = match who.delegation {
         Some(d) => (now + ttl).min(d.not_after),
         None => now + ttl,

@@ -37,6 +37,8 @@ pub struct PolicyPoint {
     /// Patients' consent restrictions, read at every decision with a patient context (a
     /// change is honoured by the next decision, on every replica).
     consents: Arc<dyn ConsentRepository>,
+    /// With UDAP: the organisation kind of registered members (each its own organisation).
+    udap_member_kind: Option<OrganisationKind>,
 }
 
 /// Who is asking, as far as assurance goes: the session's `acr` and the person's account.
@@ -115,6 +117,7 @@ impl PolicyPoint {
         agreements: &[BaaRecord],
         metrics: Arc<Metrics>,
         consents: Arc<dyn ConsentRepository>,
+        udap_member_kind: Option<OrganisationKind>,
     ) -> Result<Self, PolicyError> {
         let step_up = StepUpSettings {
             aal2_acr: settings.aal2_acr.clone(),
@@ -150,6 +153,7 @@ impl PolicyPoint {
             agreements: agreements.to_vec(),
             metrics,
             consents,
+            udap_member_kind,
         })
     }
 
@@ -168,13 +172,16 @@ impl PolicyPoint {
     /// The client's organisation; a client configured without one is its own organisation
     /// of kind `other`.
     pub fn client(&self, client_id: &str) -> ClientInfo {
+        let member_kind = self
+            .udap_member_kind
+            .filter(|_| crate::udap::is_member(client_id));
         let organisation = self
             .organisations
             .get(client_id)
             .cloned()
             .unwrap_or_else(|| Organisation {
                 id: client_id.to_owned(),
-                kind: OrganisationKind::Other,
+                kind: member_kind.unwrap_or(OrganisationKind::Other),
             });
         ClientInfo {
             client_id: client_id.to_owned(),

@@ -5,7 +5,7 @@
 
 use glassgate_policies::{
     PurposeError, PurposeOfUse, patient_from_authorization_details,
-    purpose_from_authorization_details,
+    purpose_from_authorization_details, purpose_from_hl7_b2b,
 };
 use serde_json::{Value, json};
 
@@ -19,6 +19,26 @@ pub fn from_params(params: &Params) -> OAuthResult<PurposeOfUse> {
         .get("authorization_details")
         .map_or(Value::Null, |d| Value::String(d.to_owned()));
     purpose_from_authorization_details(&details).map_err(refusal)
+}
+
+/// The purpose of a client's own request: its `authorization_details` entry, or the UDAP
+/// `hl7-b2b` extension of its client assertion. When both are sent they must agree.
+pub fn for_client(params: &Params, b2b: Option<&Value>) -> OAuthResult<PurposeOfUse> {
+    let Some(extension) = b2b else {
+        return from_params(params);
+    };
+    let attested = purpose_from_hl7_b2b(extension).map_err(refusal)?;
+    if !params.contains("authorization_details") {
+        return Ok(attested);
+    }
+    if from_params(params)? == attested {
+        Ok(attested)
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::InvalidAuthorizationDetails,
+            "the hl7-b2b extension and authorization_details name different purposes",
+        ))
+    }
 }
 
 /// The patient a request names in a `patient_context` entry, if any.

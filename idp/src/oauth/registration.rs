@@ -70,7 +70,7 @@ struct ClientInformation {
 }
 
 /// Every change to a client is an administrative event in the log.
-async fn log_change(state: &AppState, client_id: &str, action: &str) -> OAuthResult<()> {
+pub(crate) async fn log_change(state: &AppState, client_id: &str, action: &str) -> OAuthResult<()> {
     let event = Event::new(EventKind::AdminClient, client_id)
         .with_record(serde_json::json!({ "action": action }));
     super::issuance::log_event(state, event).await
@@ -94,7 +94,7 @@ fn unauthorized(text: &str) -> OAuthError {
 }
 
 /// RFC 8252 / RFC 9700 §2.1: https, loopback http for native apps, or a private-use scheme.
-fn check_redirect_uri(uri: &str) -> OAuthResult<()> {
+pub(crate) fn check_redirect_uri(uri: &str) -> OAuthResult<()> {
     let url = url::Url::parse(uri).map_err(|_| {
         OAuthError::new(
             ErrorCode::InvalidRedirectUri,

@@ -39,6 +39,8 @@ impl ClientAuthMethod {
 pub enum ClientSource {
     Config,
     Dynamic,
+    /// UDAP trusted dynamic registration: authenticates with its certificate (`x5c`).
+    Udap,
 }
 
 impl ClientSource {
@@ -46,13 +48,14 @@ impl ClientSource {
         match self {
             Self::Config => "config",
             Self::Dynamic => "dynamic",
+            Self::Udap => "udap",
         }
     }
     pub fn parse(s: &str) -> Self {
-        if s == "config" {
-            Self::Config
-        } else {
-            Self::Dynamic
+        match s {
+            "config" => Self::Config,
+            "udap" => Self::Udap,
+            _ => Self::Dynamic,
         }
     }
 }

@@ -241,10 +241,12 @@ pub enum IdentityScope {
     LaunchEncounter,
     OfflineAccess,
     OnlineAccess,
+    /// UDAP Tiered OAuth: the data holder asks the identity provider for a UDAP login.
+    Udap,
 }
 
 impl IdentityScope {
-    pub const ALL: [IdentityScope; 8] = [
+    pub const ALL: [IdentityScope; 9] = [
         Self::OpenId,
         Self::FhirUser,
         Self::Profile,
@@ -253,6 +255,7 @@ impl IdentityScope {
         Self::LaunchEncounter,
         Self::OfflineAccess,
         Self::OnlineAccess,
+        Self::Udap,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -265,6 +268,7 @@ impl IdentityScope {
             Self::LaunchEncounter => "launch/encounter",
             Self::OfflineAccess => "offline_access",
             Self::OnlineAccess => "online_access",
+            Self::Udap => "udap",
         }
     }
 

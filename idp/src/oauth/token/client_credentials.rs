@@ -31,7 +31,7 @@ pub async fn exchange(
             "client_credentials needs a scope (this client registered none to default to)",
         ));
     }
-    let purpose = purpose::from_params(params)?;
+    let purpose = purpose::for_client(params, client.b2b.as_ref())?;
     let patient = purpose::patient_from_params(params)?;
     let permitted = state
         .policy
