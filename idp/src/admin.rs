@@ -20,6 +20,33 @@ pub async fn log_event(config: &Config, store: &Store, event: Event) -> Result<(
     Ok(())
 }
 
+/// Import payer claim records (see `crate::claims` for the file format): all or nothing,
+/// logged with the file's digest. Returns (inserted, replaced).
+pub async fn import_claims(
+    config: &Config,
+    file: &std::path::Path,
+) -> Result<crate::store::claims::ImportedClaims, StartError> {
+    let bytes =
+        std::fs::read(file).map_err(|e| StartError::Config(format!("{}: {e}", file.display())))?;
+    let claims = crate::claims::parse(&bytes)
+        .map_err(|e| StartError::Config(format!("{}: {e}", file.display())))?;
+    let store = store::open(config).await?;
+    let kek = app::key_encryption_key(config)?;
+    let log = TransparencyLog::open(config, &kek, store.keys.as_ref(), store.log.clone()).await?;
+    let payers: std::collections::BTreeSet<&str> =
+        claims.iter().map(|c| c.payer.as_str()).collect();
+    let event = Event::new(EventKind::AdminClaims, NO_CLIENT).with_record(json!({
+        "action": "claims imported",
+        "claims": claims.len(),
+        "payers": payers,
+        "file_sha256": glassgate_verifier::entry::hex(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes).as_ref()
+        ),
+    }));
+    let entry = log.entry(event, &config.issuer)?;
+    Ok(store.claims.import(&claims, &entry).await?)
+}
+
 /// A clinician invitation: the link to send, shown once (only its hash is stored).
 #[derive(Debug, serde::Serialize)]
 pub struct IssuedInvitation {

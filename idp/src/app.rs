@@ -115,7 +115,7 @@ pub async fn build_state(
         &config.clients,
         &config.business_associate_agreements,
         metrics.clone(),
-        store.consents.clone(),
+        &store,
         udap.as_ref().map(|_| {
             config
                 .udap

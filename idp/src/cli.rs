@@ -77,6 +77,14 @@ enum AdminAction {
         #[arg(long)]
         json: bool,
     },
+    /// Import payer claim records (CSV: payer,claim_id,patient,encounter,claim_date with
+    /// dates as YYYY-MM-DD): the encounters of a payer's claims of the last 60 days become
+    /// visible to it for payment and operations. All or nothing; claims already on record
+    /// (same payer and claim id) are replaced.
+    ImportClaims {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +137,16 @@ pub fn main(authenticator: Arc<dyn Authenticator>) -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => app::serve(config, authenticator).await,
             Command::Keys { action } => keys(config, action).await,
+            Command::Admin {
+                action: AdminAction::ImportClaims { file },
+            } => {
+                let imported = crate::admin::import_claims(&config, &file).await?;
+                println!(
+                    "{} claim(s) imported, {} replaced",
+                    imported.inserted, imported.replaced
+                );
+                Ok(())
+            }
             Command::Admin {
                 action:
                     AdminAction::Invite {

@@ -434,3 +434,120 @@ async fn a_vendor_exchanges_a_providers_token_under_a_baa() {
         assert!(exchanged[0].decision.is_some());
     }
 }
+
+/// A payer's backend asks about one patient (`patient_context`) for payment.
+async fn payer_token_about(
+    server: &TestServer,
+    patient: Option<&str>,
+    scope: &str,
+) -> (u16, Value) {
+    let mut details = vec![json!({ "type": "purpose_of_use", "purpose_of_use": {
+        "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-PYMNT" } })];
+    if let Some(p) = patient {
+        details.push(json!({ "type": "patient_context", "patient": p }));
+    }
+    let details = Value::Array(details).to_string();
+    let (status, _, body) = server
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("authorization_details", &details),
+                ("scope", scope),
+            ],
+            basic("payer", PAYER_SECRET),
+        )
+        .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_payer_sees_the_encounters_of_its_recent_claims_about_the_named_patient() {
+    use glassgate_mdl::time::{Duration, OffsetDateTime};
+    let today = OffsetDateTime::now_utc().date();
+    let recent = today - Duration::days(10);
+    let old = today - Duration::days(90);
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let claims = server.scratch().join("claims.csv");
+        std::fs::write(
+            &claims,
+            format!(
+                "payer,claim_id,patient,encounter,claim_date\n\
+                 org-payer,c-1,pat-9,enc-recent,{recent}\n\
+                 org-payer,c-2,pat-9,enc-old,{old}\n\
+                 org-payer,c-3,pat-8,enc-someone-else,{recent}\n\
+                 org-other-payer,c-4,pat-9,enc-not-ours,{recent}\n"
+            ),
+        )
+        .unwrap();
+        // A defective file is refused whole: nothing of it is imported.
+        let bad = server.scratch().join("bad.csv");
+        std::fs::write(
+            &bad,
+            format!(
+                "payer,claim_id,patient,encounter,claim_date\n\
+                 org-payer,c-9,pat-9,enc-bad,{recent}\n\
+                 org-payer,c-10,pat-9,enc-bad-2,last tuesday\n"
+            ),
+        )
+        .unwrap();
+        assert!(
+            !server
+                .command(&["admin", "import-claims", bad.to_str().unwrap()])
+                .await
+                .success()
+        );
+        assert!(
+            server
+                .command(&["admin", "import-claims", claims.to_str().unwrap()])
+                .await
+                .success()
+        );
+
+        // The encounter of the recent claim only; never the old one, another patient's or
+        // another payer's.
+        let (status, tokens) =
+            payer_token_about(&server, Some("pat-9"), "system/Encounter.rs").await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(
+            tokens["scope"], "system/Encounter.rs?_id=enc-recent",
+            "{tokens}"
+        );
+        assert_eq!(tokens["patient"], "pat-9");
+        // Without a patient, or about a patient with no claim of ours: nothing.
+        let (status, refused) = payer_token_about(&server, None, "system/Encounter.rs").await;
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (403, Some("access_denied"))
+        );
+        let (status, _) = payer_token_about(&server, Some("pat-7"), "system/Encounter.rs").await;
+        assert_eq!(status, 403);
+        // Quality measures stay available alongside.
+        let (status, tokens) = payer_token_about(
+            &server,
+            Some("pat-9"),
+            "system/Encounter.rs system/Observation.rs",
+        )
+        .await;
+        assert_eq!(status, 200, "{tokens}");
+        let scope = tokens["scope"].as_str().unwrap();
+        assert!(
+            scope.contains("system/Encounter.rs?_id=enc-recent"),
+            "{scope}"
+        );
+        assert!(
+            !scope.contains("enc-old") && !scope.contains("enc-bad"),
+            "{scope}"
+        );
+        assert!(scope.contains("system/Observation.rs?code="), "{scope}");
+
+        // The import is an administrative entry of the log; the decision names the policy.
+        let (_, entries) = audit(&server).await;
+        assert_eq!(
+            entries.iter().filter(|e| e.event == "admin.claims").count(),
+            1,
+            "only the good file was imported"
+        );
+    }
+}

@@ -11,7 +11,7 @@ pub const MAX_ENTRY_LEN: usize = 4096;
 /// `prev` of entry 0.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The event types of version 1.
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 12] = [
     "token.issued",
     "token.refused",
     "authorization.granted",
@@ -22,6 +22,7 @@ pub const EVENT_TYPES: [&str; 11] = [
     "admin.client",
     "admin.policy",
     "admin.account",
+    "admin.claims",
     "consent.changed",
 ];
 /// Domain tag of the private-record commitment.

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use glassgate_policies::scopes::Audience;
 use glassgate_policies::{
-    Aal, AccessRequest, BaaRecord, ClientInfo, ClinicianPerson, Decision, DenyReason, Ial,
-    Organisation, OrganisationKind, Outcome, PatientPerson, PolicyError, PurposeOfUse,
+    Aal, AccessRequest, BaaRecord, ClaimRecord, ClientInfo, ClinicianPerson, Decision, DenyReason,
+    Ial, Organisation, OrganisationKind, Outcome, PatientPerson, PolicyError, PurposeOfUse,
     ReloadingPolicies, ScopeSet, Stage, StepUpSettings,
 };
 use serde_json::{Value, json};
@@ -21,6 +21,8 @@ use crate::config::{PolicySettings, StaticClient};
 use crate::error::{ErrorCode, OAuthError, OAuthResult, StepUp};
 use crate::metrics::Metrics;
 use crate::session::IdentityAssurance;
+use crate::store::Store;
+use crate::store::claims::ClaimRepository;
 use crate::store::consents::{ConsentRecord, ConsentRepository};
 use crate::tlog::Event;
 
@@ -37,6 +39,8 @@ pub struct PolicyPoint {
     /// Patients' consent restrictions, read at every decision with a patient context (a
     /// change is honoured by the next decision, on every replica).
     consents: Arc<dyn ConsentRepository>,
+    /// Payers' claim records, read when a payer's request names a patient.
+    claims: Arc<dyn ClaimRepository>,
     /// With UDAP: the organisation kind of registered members (each its own organisation).
     udap_member_kind: Option<OrganisationKind>,
 }
@@ -116,7 +120,7 @@ impl PolicyPoint {
         clients: &[StaticClient],
         agreements: &[BaaRecord],
         metrics: Arc<Metrics>,
-        consents: Arc<dyn ConsentRepository>,
+        store: &Store,
         udap_member_kind: Option<OrganisationKind>,
     ) -> Result<Self, PolicyError> {
         let step_up = StepUpSettings {
@@ -152,7 +156,8 @@ impl PolicyPoint {
             aal3_acr: settings.aal3_acr.clone(),
             agreements: agreements.to_vec(),
             metrics,
-            consents,
+            consents: store.consents.clone(),
+            claims: store.claims.clone(),
             udap_member_kind,
         })
     }
@@ -270,6 +275,14 @@ impl PolicyPoint {
         {
             request = request.with_consent(restrictions.clone());
         }
+        if let Some(id) = &patient
+            && request.client.organisation.kind == OrganisationKind::Payer
+        {
+            let claims = self
+                .recent_claims(&request.client.organisation.id, id)
+                .await?;
+            request = request.with_claims(claims);
+        }
         let started = Instant::now();
         let decision = self.policies.decide(&request);
         let outcome = match &decision.outcome {
@@ -325,6 +338,27 @@ impl PolicyPoint {
             )
             .about_patient(patient)),
         }
+    }
+
+    /// The payer's claims about the patient that policy may still honour (a day of margin
+    /// beyond the policy's 60 days: the policy itself draws the line).
+    async fn recent_claims(&self, payer: &str, patient: &str) -> OAuthResult<Vec<ClaimRecord>> {
+        const LOOKBACK: i64 = 61 * 86_400;
+        let since = crate::clock::now() - LOOKBACK;
+        let stored = self
+            .claims
+            .claims(payer, patient, since)
+            .await
+            .map_err(OAuthError::server_error)?;
+        Ok(stored
+            .into_iter()
+            .map(|c| ClaimRecord {
+                claim_id: c.claim_id,
+                encounter_id: c.encounter,
+                date: std::time::UNIX_EPOCH
+                    + Duration::from_secs(u64::try_from(c.claim_date).unwrap_or(0)),
+            })
+            .collect())
     }
 
     fn person(&self, asker: &Asker<'_>) -> glassgate_policies::Person {

@@ -2,6 +2,7 @@
 //! (`sqlite`, `postgres`). Callers hold a [`Store`] and never branch on the backend.
 
 pub mod accounts;
+pub mod claims;
 pub mod consents;
 pub mod model;
 mod postgres;
@@ -130,6 +131,7 @@ pub trait Health: Send + Sync {
 pub struct Store {
     pub accounts: Arc<dyn accounts::AccountRepository>,
     pub consents: Arc<dyn consents::ConsentRepository>,
+    pub claims: Arc<dyn claims::ClaimRepository>,
     pub clients: Arc<dyn ClientRepository>,
     pub keys: Arc<dyn KeyRepository>,
     pub tokens: Arc<dyn TokenRepository>,

@@ -16,6 +16,7 @@ pub enum EventKind {
     AdminClient,
     AdminPolicy,
     AdminAccount,
+    AdminClaims,
     ConsentChanged,
 }
 
@@ -32,6 +33,7 @@ impl EventKind {
             Self::AdminClient => "admin.client",
             Self::AdminPolicy => "admin.policy",
             Self::AdminAccount => "admin.account",
+            Self::AdminClaims => "admin.claims",
             Self::ConsentChanged => "consent.changed",
         }
     }

@@ -12,6 +12,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use super::model::*;
 
 mod accounts;
+mod claims;
 mod consents;
 mod log;
 use super::{
@@ -40,6 +41,7 @@ pub async fn open(url: &str) -> StoreResult<Store> {
     Ok(Store {
         accounts: backend.clone(),
         consents: backend.clone(),
+        claims: backend.clone(),
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),

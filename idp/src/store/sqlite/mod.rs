@@ -14,6 +14,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::model::*;
 
 mod accounts;
+mod claims;
 mod consents;
 mod log;
 use super::{
@@ -52,6 +53,7 @@ async fn open_with(options: SqliteConnectOptions) -> StoreResult<Store> {
     Ok(Store {
         accounts: backend.clone(),
         consents: backend.clone(),
+        claims: backend.clone(),
         clients: backend.clone(),
         keys: backend.clone(),
         tokens: backend.clone(),
