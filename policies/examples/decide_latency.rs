@@ -1,4 +1,7 @@
-//! p50/p99 of policy decisions: 100k decisions per scenario, each timed.
+//! p50/p99 of policy decisions: 100k decisions per scenario, each timed, twice: `cold`,
+//! every question new (a distinct client id each time, so the decision memo never
+//! answers), and `warm`, the same question repeated (answered from the memo after the
+//! first evaluation).
 //! `cargo run --release -p glassgate-policies --example decide_latency [n] [scenario]`
 
 use glassgate_policies::*;
@@ -16,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(100_000);
     let engine = PolicyEngine::load(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cedar"))?;
     println!(
-        "{:<26} {:>10} {:>10} {:>10} {:>10}",
+        "{:<34} {:>10} {:>10} {:>10} {:>10}",
         "scenario", "p50 µs", "p99 µs", "max µs", "outcome"
     );
     let only = std::env::args().nth(2);
@@ -25,34 +28,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let request = scenarios::scenario(name).ok_or("bad scenario")?;
-        for _ in 0..1_000 {
-            std::hint::black_box(engine.decide(&request));
+        for mode in ["cold", "warm"] {
+            let question = |i: usize| {
+                let mut r = request.clone();
+                if mode == "cold" {
+                    r.client.client_id = format!("{}-{i}", r.client.client_id);
+                }
+                r
+            };
+            for i in 0..1_000 {
+                std::hint::black_box(engine.decide(&question(i)));
+            }
+            let questions: Vec<AccessRequest> = (0..n).map(|i| question(i + 1_000)).collect();
+            let mut samples = Vec::with_capacity(n);
+            let mut last = None;
+            for q in &questions {
+                let start = Instant::now();
+                let d = engine.decide(std::hint::black_box(q));
+                samples.push(start.elapsed().as_nanos() as u64);
+                last = Some(d);
+            }
+            samples.sort_unstable();
+            let at = |q: f64| {
+                samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)] as f64
+                    / 1000.0
+            };
+            let outcome = match last.map(|d| d.outcome) {
+                Some(Outcome::Permit { granted, .. }) => format!("permit({})", granted.len()),
+                Some(Outcome::Deny { .. }) => "deny".to_owned(),
+                Some(Outcome::StepUp { .. }) => "step-up".to_owned(),
+                None => "-".to_owned(),
+            };
+            let label = format!("{name} ({mode})");
+            println!(
+                "{label:<34} {:>10.1} {:>10.1} {:>10.1} {:>10}",
+                at(0.50),
+                at(0.99),
+                at(1.0),
+                outcome
+            );
         }
-        let mut samples = Vec::with_capacity(n);
-        let mut last = None;
-        for _ in 0..n {
-            let start = Instant::now();
-            let d = engine.decide(std::hint::black_box(&request));
-            samples.push(start.elapsed().as_nanos() as u64);
-            last = Some(d);
-        }
-        samples.sort_unstable();
-        let at = |q: f64| {
-            samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)] as f64 / 1000.0
-        };
-        let outcome = match last.map(|d| d.outcome) {
-            Some(Outcome::Permit { granted, .. }) => format!("permit({})", granted.len()),
-            Some(Outcome::Deny { .. }) => "deny".to_owned(),
-            Some(Outcome::StepUp { .. }) => "step-up".to_owned(),
-            None => "-".to_owned(),
-        };
-        println!(
-            "{name:<26} {:>10.1} {:>10.1} {:>10.1} {:>10}",
-            at(0.50),
-            at(0.99),
-            at(1.0),
-            outcome
-        );
     }
     Ok(())
 }

@@ -63,6 +63,7 @@ pub struct PolicyEngine {
     names: Names,
     authorizer: Authorizer,
     step_up: StepUpSettings,
+    memo: crate::memo::Memo,
 }
 
 /// What one evaluation found.
@@ -109,8 +110,10 @@ impl PolicyEngine {
         } = loaded;
         let names = Names::new()?;
         let (actions, principals) = names.slice_keys();
+        let memo = crate::memo::Memo::for_policies(&policies);
         let policies = PolicySlices::new(&policies, &schema, &actions, &principals)?;
         Ok(PolicyEngine {
+            memo,
             schema,
             policies,
             reasons,
@@ -156,7 +159,37 @@ impl PolicyEngine {
     /// Decides one request.
     pub fn decide(&self, request: &AccessRequest) -> Decision {
         let decision_id = new_decision_id();
-        let (outcome, policies) = match self.evaluate(request, None) {
+        let key = self.memo.key(request);
+        let (outcome, policies) = match key.as_deref().and_then(|k| self.memo.get(k)) {
+            Some(answer) => answer.as_ref().clone(),
+            None => {
+                let (outcome, policies) = self.answer(request);
+                if let Some(key) = key {
+                    self.memo.put(key, outcome.clone(), policies.clone());
+                }
+                (outcome, policies)
+            }
+        };
+        let decision = Decision {
+            decision_id,
+            outcome,
+            determining_policies: policies.into_iter().collect(),
+            purpose: request.purpose,
+            policy_set_version: self.version.clone(),
+        };
+        tracing::debug!(
+            decision_id = %decision.decision_id,
+            purpose = %decision.purpose,
+            outcome = ?decision.outcome,
+            policies = ?decision.determining_policies,
+            "policy decision"
+        );
+        decision
+    }
+
+    /// Evaluates a question: the outcome and the policies that determined it.
+    fn answer(&self, request: &AccessRequest) -> (Outcome, BTreeSet<String>) {
+        match self.evaluate(request, None) {
             Err(reason) => (Outcome::Deny { reason }, BTreeSet::new()),
             Ok(e) if e.permits() => (
                 Outcome::Permit {
@@ -184,22 +217,7 @@ impl PolicyEngine {
                     (Outcome::Deny { reason }, e.policies)
                 }
             },
-        };
-        let decision = Decision {
-            decision_id,
-            outcome,
-            determining_policies: policies.into_iter().collect(),
-            purpose: request.purpose,
-            policy_set_version: self.version.clone(),
-        };
-        tracing::debug!(
-            decision_id = %decision.decision_id,
-            purpose = %decision.purpose,
-            outcome = ?decision.outcome,
-            policies = ?decision.determining_policies,
-            "policy decision"
-        );
-        decision
+        }
     }
 
     /// The lowest higher AAL at which the request would be permitted, with the policies that

@@ -16,6 +16,7 @@ pub mod engine;
 mod entities;
 pub mod error;
 mod loader;
+mod memo;
 mod narrowing;
 pub mod purpose;
 pub mod quality_measures;
