@@ -551,3 +551,56 @@ async fn a_payer_sees_the_encounters_of_its_recent_claims_about_the_named_patien
         );
     }
 }
+
+#[tokio::test]
+async fn a_clinician_at_aal1_is_challenged_and_a_deactivated_one_refused() {
+    use glassgate_directory::fixtures::Scenario;
+    use glassgate_tests::directory::seed;
+    const TREATMENT: &str = "openid fhirUser user/*.rs";
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let scenario = Scenario::standard();
+        seed(&server, &scenario).await;
+        // Two clinician accounts, proofed at IAL2: one active in the directory, one on the
+        // Deactivated NPI Report (as enrollment and proofing would have left them).
+        let active = &scenario.active[0];
+        let deactivated = &scenario.deactivated_in_report[0];
+        for (subject, npi) in [("clin-active", active), ("clin-deactivated", deactivated)] {
+            let insert = format!(
+                "INSERT INTO accounts (subject, kind, display_name, identity_assurance, npi, \
+                 created_at, updated_at) VALUES ('{subject}', 'clinician', 'Dr. Test', 'ial2', \
+                 '{npi}', 0, 0)"
+            );
+            let insert: &'static str = Box::leak(insert.into_boxed_str());
+            assert_eq!(server.execute_sql(insert, insert).await, 1);
+        }
+
+        // Active, AAL2: a treatment token.
+        let (back, verifier) =
+            authorize_as(&server, "clin-active;ial2", TREATMENT, "T-TREAT").await;
+        let code = query_param(&back, "code").unwrap_or_else(|| panic!("{back}"));
+        let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(tokens["scope"], TREATMENT);
+        // The same clinician at AAL1: refused with a step-up challenge.
+        let (back, _) = authorize_as(&server, "clin-active;ial2;aal1", TREATMENT, "T-TREAT").await;
+        assert_eq!(
+            error_of(&back).0.as_deref(),
+            Some("insufficient_user_authentication"),
+            "{back}"
+        );
+        assert_eq!(query_param(&back, "acr_values").as_deref(), Some("phr"));
+        assert_eq!(query_param(&back, "max_age").as_deref(), Some("300"));
+        // Deactivated: refused, no challenge (a stronger sign-in would not help).
+        let (back, _) = authorize_as(&server, "clin-deactivated;ial2", TREATMENT, "T-TREAT").await;
+        let (error, description) = error_of(&back);
+        assert_eq!(error.as_deref(), Some("access_denied"), "{back}");
+        assert!(
+            description
+                .unwrap()
+                .contains("clinician_not_active (deactivated)"),
+            "{back}"
+        );
+        assert!(query_param(&back, "acr_values").is_none());
+    }
+}

@@ -129,7 +129,8 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
     for backend in backends() {
         let files = ProofingFiles::new(&dmv);
         let server = TestServer::start(&backend, files.server_options()).await;
-        seed(&server, &scenario_with_active(&[CLINICIAN_NPI])).await;
+        let scenario = scenario_with_active(&[CLINICIAN_NPI]);
+        seed(&server, &scenario).await;
 
         // A patient proves their identity with their licence and enrolls a passkey (IAL2,
         // AAL2); individual access makes them the launch patient of their own token.
@@ -195,6 +196,24 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             )
             .await;
         assert_eq!(linked.status, 200, "{:?}", linked.body);
+
+        // A colleague whose NPI is on the Deactivated NPI Report asks about the patient:
+        // refused, and the refusal is about the patient too.
+        let mut deactivated = Person::new(&server);
+        let link =
+            glassgate_tests::passkeys::invite(&server, &scenario.deactivated_in_report[0]).await;
+        assert_eq!(deactivated.enroll(&link, "Dr. Former").await.status, 200);
+        let (back, _) = treatment_request(&server, &mut deactivated, "par", &me).await;
+        assert_eq!(
+            query_param(&back, "error").as_deref(),
+            Some("access_denied")
+        );
+        assert!(
+            query_param(&back, "error_description")
+                .unwrap()
+                .contains("clinician_not_active (deactivated)"),
+            "{back}"
+        );
 
         // Before any restriction: a treatment token about the patient names them.
         let (back, verifier) = treatment_request(&server, &mut clinician, "par", &me).await;
@@ -336,9 +355,10 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
         assert_eq!(listed("token.issued", "org-clinic"), 2);
         assert_eq!(listed("token.issued", "org-vendor"), 1);
         assert_eq!(listed("token.issued", "org-payer"), 1);
-        assert!(
-            listed("authorization.refused", "org-rp") >= 1,
-            "the restriction's refusal"
+        assert_eq!(
+            listed("authorization.refused", "org-rp"),
+            2,
+            "the deactivated colleague's and the restriction's refusals"
         );
         assert_eq!(
             listed("token.refused", "org-vendor"),
