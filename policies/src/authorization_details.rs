@@ -65,6 +65,20 @@ fn entries(details: &Value) -> Result<Vec<Map<String, Value>>, PurposeError> {
         .collect()
 }
 
+/// Refuses any member of `object` outside `allowed`, naming it and `place`.
+fn only_members(
+    object: &Map<String, Value>,
+    allowed: &[&str],
+    place: &str,
+) -> Result<(), PurposeError> {
+    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(extra) => Err(PurposeError::Malformed(format!(
+            "unknown member {extra:?} in {place}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn of_type<'a>(
     entries: &'a [Map<String, Value>],
     wanted: &'a str,
@@ -87,14 +101,11 @@ pub fn patient_from_authorization_details(details: &Value) -> Result<Option<Stri
             "at most one {PATIENT_CONTEXT_TYPE} entry"
         )));
     }
-    if let Some(extra) = object
-        .keys()
-        .find(|k| !["type", "patient", "locations"].contains(&k.as_str()))
-    {
-        return Err(PurposeError::Malformed(format!(
-            "unknown member {extra:?} in a {PATIENT_CONTEXT_TYPE} entry"
-        )));
-    }
+    only_members(
+        object,
+        &["type", "patient", "locations"],
+        &format!("a {PATIENT_CONTEXT_TYPE} entry"),
+    )?;
     match object.get("patient") {
         Some(Value::String(p))
             if (1..=MAX_PATIENT_ID).contains(&p.len())
@@ -117,14 +128,11 @@ pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUs
     match ours.as_slice() {
         [] => Err(PurposeError::Absent),
         [object] => {
-            if let Some(extra) = object
-                .keys()
-                .find(|k| !ALLOWED_MEMBERS.contains(&k.as_str()))
-            {
-                return Err(PurposeError::Malformed(format!(
-                    "unknown member {extra:?} in a {PURPOSE_OF_USE_TYPE} entry"
-                )));
-            }
+            only_members(
+                object,
+                &ALLOWED_MEMBERS,
+                &format!("a {PURPOSE_OF_USE_TYPE} entry"),
+            )?;
             match object.get("purpose_of_use") {
                 None | Some(Value::Null) => Err(PurposeError::Absent),
                 Some(Value::Array(codings)) if codings.len() > 1 => {
@@ -156,14 +164,7 @@ fn parse_coding(coding: &Value) -> Result<PurposeOfUse, PurposeError> {
             "purpose_of_use.{name} must be a non-empty string"
         ))),
     };
-    if let Some(extra) = object
-        .keys()
-        .find(|k| !["system", "code", "display"].contains(&k.as_str()))
-    {
-        return Err(PurposeError::Malformed(format!(
-            "unknown member {extra:?} in purpose_of_use"
-        )));
-    }
+    only_members(object, &["system", "code", "display"], "purpose_of_use")?;
     PurposeOfUse::parse(field("system")?, field("code")?)
 }
 

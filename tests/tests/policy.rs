@@ -49,13 +49,22 @@ async fn backend_token(
     xp: &str,
     scope: &str,
 ) -> (u16, Value) {
-    let details = purpose(xp);
+    client_credentials(server, client, &purpose(xp), scope).await
+}
+
+/// A `client_credentials` request with these `authorization_details`.
+async fn client_credentials(
+    server: &TestServer,
+    client: (&str, &str),
+    details: &str,
+    scope: &str,
+) -> (u16, Value) {
     let (status, _, body) = server
         .post_form(
             "/token",
             &[
                 ("grant_type", "client_credentials"),
-                ("authorization_details", &details),
+                ("authorization_details", details),
                 ("scope", scope),
             ],
             basic(client.0, client.1),
@@ -447,18 +456,7 @@ async fn payer_token_about(
         details.push(json!({ "type": "patient_context", "patient": p }));
     }
     let details = Value::Array(details).to_string();
-    let (status, _, body) = server
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("authorization_details", &details),
-                ("scope", scope),
-            ],
-            basic("payer", PAYER_SECRET),
-        )
-        .await;
-    (status, body)
+    client_credentials(server, ("payer", PAYER_SECRET), &details, scope).await
 }
 
 #[tokio::test]

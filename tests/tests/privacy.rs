@@ -56,6 +56,20 @@ async fn treatment_request(
     (clinician.sign_in_for_redirect(&authorize).await, verifier)
 }
 
+/// A patient app asks for the patient's own records (T-IAS), naming `patient` if given.
+async fn own_records_request(server: &TestServer, patient: Option<&str>) -> (String, String) {
+    let details = details("T-IAS", patient);
+    pushed_authorization(
+        server,
+        "par",
+        &[
+            ("scope", "openid launch/patient patient/*.rs"),
+            ("authorization_details", &details),
+        ],
+    )
+    .await
+}
+
 /// Add or remove one restriction on the privacy page, as the form does.
 async fn restrict(patient: &mut Person, action: &str, kind: &str, value: &str) -> String {
     let (status, _, page) = patient.get("/account/privacy").await;
@@ -107,6 +121,29 @@ async fn client_credentials(
     (status, body)
 }
 
+/// The BAA vendor exchanges a provider's token for `user/Observation.rs` (RFC 8693).
+async fn vendor_exchange(server: &TestServer, subject_token: &str) -> (u16, Value) {
+    let (status, _, body) = server
+        .post_form(
+            "/token",
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", subject_token),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+                ("scope", "user/Observation.rs"),
+            ],
+            basic("vendor", VENDOR_SECRET),
+        )
+        .await;
+    (status, body)
+}
+
 /// The disclosures download, once every entry in it is integrated (has its proof).
 async fn integrated_disclosures(patient: &mut Person, at_least: usize) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -139,16 +176,7 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             .prove_and_enroll(&dmv.licence("Jane", "D1234567"), None)
             .await;
         assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
-        let own = details("T-IAS", None);
-        let (authorize, verifier) = pushed_authorization(
-            &server,
-            "par",
-            &[
-                ("scope", "openid launch/patient patient/*.rs"),
-                ("authorization_details", &own),
-            ],
-        )
-        .await;
+        let (authorize, verifier) = own_records_request(&server, None).await;
         let code = patient.sign_in_for_code(&authorize).await;
         let tokens = redeem_as(&server, "par", &code, &verifier).await;
         let me = tokens["patient"].as_str().unwrap().to_owned();
@@ -157,16 +185,7 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
         assert_eq!(claims["sub"], me.as_str());
         assert!(claims.get("consent_reference").is_none(), "no consent yet");
         // A patient cannot name someone else.
-        let other = details("T-IAS", Some("someone-else"));
-        let (authorize, _) = pushed_authorization(
-            &server,
-            "par",
-            &[
-                ("scope", "openid launch/patient patient/*.rs"),
-                ("authorization_details", &other),
-            ],
-        )
-        .await;
+        let (authorize, _) = own_records_request(&server, Some("someone-else")).await;
         let back = patient.sign_in_for_redirect(&authorize).await;
         assert_eq!(
             query_param(&back, "error").as_deref(),
@@ -242,24 +261,7 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             "{back}"
         );
         // The restricted organisation's vendor cannot exchange its way around it either.
-        let (status, _, refused) = server
-            .post_form(
-                "/token",
-                &[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token", &provider_token),
-                    (
-                        "subject_token_type",
-                        "urn:ietf:params:oauth:token-type:access_token",
-                    ),
-                    ("scope", "user/Observation.rs"),
-                ],
-                basic("vendor", VENDOR_SECRET),
-            )
-            .await;
+        let (status, refused) = vendor_exchange(&server, &provider_token).await;
         assert_eq!(status, 403, "{refused}");
         assert_eq!(refused["error"], "access_denied", "{refused}");
 
@@ -297,24 +299,8 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
         let (back, verifier) = treatment_request(&server, &mut clinician, "par", &me).await;
         let code = query_param(&back, "code").unwrap_or_else(|| panic!("{back}"));
         let tokens = redeem_as(&server, "par", &code, &verifier).await;
-        let (status, _, exchanged) = server
-            .post_form(
-                "/token",
-                &[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token", tokens["access_token"].as_str().unwrap()),
-                    (
-                        "subject_token_type",
-                        "urn:ietf:params:oauth:token-type:access_token",
-                    ),
-                    ("scope", "user/Observation.rs"),
-                ],
-                basic("vendor", VENDOR_SECRET),
-            )
-            .await;
+        let (status, exchanged) =
+            vendor_exchange(&server, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(status, 200, "{exchanged}");
         assert_eq!(exchanged["patient"], me.as_str());
         let described = introspect(&server, exchanged["access_token"].as_str().unwrap()).await;

@@ -31,6 +31,8 @@ use crate::tlog::Event;
 pub struct PolicyPoint {
     policies: Arc<ReloadingPolicies>,
     organisations: HashMap<String, Organisation>,
+    /// The same organisations, each once, by id (what a patient can restrict).
+    known_organisations: Vec<Organisation>,
     reload_every: Option<Duration>,
     aal2_acr: String,
     aal3_acr: String,
@@ -132,7 +134,7 @@ impl PolicyPoint {
             Some(dir) => ReloadingPolicies::load(dir, step_up)?,
             None => ReloadingPolicies::shipped(step_up)?,
         };
-        let organisations = clients
+        let organisations: HashMap<String, Organisation> = clients
             .iter()
             .filter_map(|c| {
                 let o = c.organisation.as_ref()?;
@@ -145,9 +147,13 @@ impl PolicyPoint {
                 ))
             })
             .collect();
+        let mut known_organisations: Vec<Organisation> = organisations.values().cloned().collect();
+        known_organisations.sort_by(|a, b| a.id.cmp(&b.id));
+        known_organisations.dedup_by(|a, b| a.id == b.id);
         Ok(Self {
             policies: Arc::new(policies),
             organisations,
+            known_organisations,
             reload_every: settings
                 .dir
                 .as_ref()
@@ -207,11 +213,8 @@ impl PolicyPoint {
 
     /// The organisations configured clients belong to (what a patient can restrict by
     /// recipient), by id.
-    pub fn organisations(&self) -> Vec<Organisation> {
-        let mut all: Vec<Organisation> = self.organisations.values().cloned().collect();
-        all.sort_by(|a, b| a.id.cmp(&b.id));
-        all.dedup_by(|a, b| a.id == b.id);
-        all
+    pub fn organisations(&self) -> &[Organisation] {
+        &self.known_organisations
     }
 
     /// NIST SP 800-63B level of a session, from its `acr`.

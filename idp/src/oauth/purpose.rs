@@ -15,10 +15,14 @@ use crate::error::{ErrorCode, OAuthError, OAuthResult};
 /// The purpose a request names; `invalid_request` when it names none,
 /// `invalid_authorization_details` when it names one we cannot accept.
 pub fn from_params(params: &Params) -> OAuthResult<PurposeOfUse> {
-    let details = params
+    purpose_from_authorization_details(&details_of(params)).map_err(refusal)
+}
+
+/// The `authorization_details` form parameter, as the policies crate's readers take it.
+fn details_of(params: &Params) -> Value {
+    params
         .get("authorization_details")
-        .map_or(Value::Null, |d| Value::String(d.to_owned()));
-    purpose_from_authorization_details(&details).map_err(refusal)
+        .map_or(Value::Null, |d| Value::String(d.to_owned()))
 }
 
 /// The purpose of a client's own request: its `authorization_details` entry, or the UDAP
@@ -43,10 +47,7 @@ pub fn for_client(params: &Params, b2b: Option<&Value>) -> OAuthResult<PurposeOf
 
 /// The patient a request names in a `patient_context` entry, if any.
 pub fn patient_from_params(params: &Params) -> OAuthResult<Option<String>> {
-    let details = params
-        .get("authorization_details")
-        .map_or(Value::Null, |d| Value::String(d.to_owned()));
-    patient_from_authorization_details(&details).map_err(refusal)
+    patient_from_authorization_details(&details_of(params)).map_err(refusal)
 }
 
 /// The purpose a request may optionally name (refresh): `None` when absent.

@@ -69,8 +69,40 @@ struct ClientInformation {
     require_pushed_authorization_requests: bool,
 }
 
+/// Store a new or changed client, drop any cached copy, and log the change.
+pub(crate) async fn save_client(
+    state: &AppState,
+    record: &ClientRecord,
+    action: &str,
+) -> OAuthResult<()> {
+    state
+        .store
+        .clients
+        .upsert(record)
+        .await
+        .map_err(OAuthError::server_error)?;
+    state.clients.forget(&record.client_id);
+    log_change(state, &record.client_id, action).await
+}
+
+/// Delete a client, drop any cached copy, and log the change.
+pub(crate) async fn remove_client(
+    state: &AppState,
+    client_id: &str,
+    action: &str,
+) -> OAuthResult<()> {
+    state
+        .store
+        .clients
+        .delete(client_id)
+        .await
+        .map_err(OAuthError::server_error)?;
+    state.clients.forget(client_id);
+    log_change(state, client_id, action).await
+}
+
 /// Every change to a client is an administrative event in the log.
-pub(crate) async fn log_change(state: &AppState, client_id: &str, action: &str) -> OAuthResult<()> {
+async fn log_change(state: &AppState, client_id: &str, action: &str) -> OAuthResult<()> {
     let event = Event::new(EventKind::AdminClient, client_id)
         .with_record(serde_json::json!({ "action": action }));
     super::issuance::log_event(state, event).await
@@ -334,14 +366,8 @@ async fn create(
     let (mut record, secret) = to_record(state, metadata, client_id, None)?;
     let registration_token = random_token()?;
     record.registration_token_hash = Some(sha256_hex(&registration_token));
-    state
-        .store
-        .clients
-        .upsert(&record)
-        .await
-        .map_err(OAuthError::server_error)?;
+    save_client(state, &record, "registered").await?;
     tracing::info!(client = %record.client_id, "client registered dynamically");
-    log_change(state, &record.client_id, "registered").await?;
     Ok(information(
         state,
         &record,
@@ -404,14 +430,7 @@ pub async fn update(
             ));
         }
         let (record, secret) = to_record(&state, metadata, client_id.clone(), Some(&existing))?;
-        state
-            .store
-            .clients
-            .upsert(&record)
-            .await
-            .map_err(OAuthError::server_error)?;
-        state.clients.forget(&client_id);
-        log_change(&state, &client_id, "updated").await?;
+        save_client(&state, &record, "updated").await?;
         Ok(information(&state, &record, secret, None))
     };
     into_response(outcome.await, StatusCode::OK)
@@ -424,14 +443,7 @@ pub async fn delete(
 ) -> Response {
     let outcome = async {
         managed_client(&state, &headers, &client_id).await?;
-        state
-            .store
-            .clients
-            .delete(&client_id)
-            .await
-            .map_err(OAuthError::server_error)?;
-        state.clients.forget(&client_id);
-        log_change(&state, &client_id, "deleted").await?;
+        remove_client(&state, &client_id, "deleted").await?;
         Ok::<_, OAuthError>(())
     };
     match outcome.await {

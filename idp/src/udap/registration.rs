@@ -22,7 +22,7 @@ use crate::ephemeral::keys;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::jose::Jws;
 use crate::oauth::client_auth::ASSERTION_ALGS;
-use crate::oauth::registration::{check_redirect_uri, log_change};
+use crate::oauth::registration::{check_redirect_uri, remove_client, save_client};
 use crate::store::model::{ClientAuthMethod, ClientRecord, ClientSource};
 
 /// The IG: a software statement's `exp` is at most five minutes after its `iat`.
@@ -236,14 +236,7 @@ async fn handle(state: &AppState, body: &[u8]) -> OAuthResult<(StatusCode, Regis
         if existing.is_none() {
             return Err(invalid_metadata("no registration of this iss to cancel"));
         }
-        state
-            .store
-            .clients
-            .delete(&client_id)
-            .await
-            .map_err(OAuthError::server_error)?;
-        state.clients.forget(&client_id);
-        log_change(state, &client_id, "udap registration cancelled").await?;
+        remove_client(state, &client_id, "udap registration cancelled").await?;
         return Ok((
             StatusCode::OK,
             Registered {
@@ -287,18 +280,11 @@ async fn handle(state: &AppState, body: &[u8]) -> OAuthResult<(StatusCode, Regis
         created_at: existing.as_ref().map_or(now, |e| e.created_at),
         updated_at: now,
     };
-    state
-        .store
-        .clients
-        .upsert(&record)
-        .await
-        .map_err(OAuthError::server_error)?;
-    state.clients.forget(&client_id);
     let (status, action) = match existing {
         Some(_) => (StatusCode::OK, "udap registration modified"),
         None => (StatusCode::CREATED, "udap registered"),
     };
-    log_change(state, &client_id, action).await?;
+    save_client(state, &record, action).await?;
     Ok((
         status,
         Registered {

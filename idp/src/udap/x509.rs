@@ -10,7 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
-use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey as SpkiKey;
 
@@ -155,12 +154,10 @@ pub fn pem_certificates(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     for file in files {
         let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        for pem in Pem::iter_from_buffer(&bytes) {
-            let pem = pem.map_err(|e| format!("{}: {e}", file.display()))?;
-            if pem.label == "CERTIFICATE" {
-                out.push(pem.contents);
-            }
-        }
+        out.extend(
+            glassgate_mdl::x509::pem_certificates(&bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?,
+        );
     }
     Ok(out)
 }

@@ -111,6 +111,37 @@ pub fn same_origin_json(app: &AppState, headers: &HeaderMap) -> bool {
     json && origin_allowed(app, headers)
 }
 
+/// A page form posted by a signed-in person from this site: their session and the parsed
+/// form, or the response to send instead (sign in first, an incomplete form, or a form
+/// from elsewhere: wrong `Origin` or CSRF token). `csrf` reads the form's token.
+pub async fn signed_in_form<T: serde::de::DeserializeOwned>(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    csrf: impl Fn(&T) -> &str,
+) -> Result<(BrowserSession, T), axum::response::Response> {
+    use crate::web::html::message;
+    use axum::http::StatusCode;
+    let Some(browser) = current(app, headers).await else {
+        return Err(crate::web::authenticator::see_other("/login"));
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<T>(body) else {
+        return Err(message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form was incomplete.",
+        ));
+    };
+    if !origin_allowed(app, headers) || !browser.csrf_matches(csrf(&form)) {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form was not sent from this site. Go back and try again.",
+        ));
+    }
+    Ok((browser, form))
+}
+
 /// `Origin`, when present, must be the issuer's own.
 pub fn origin_allowed(app: &AppState, headers: &HeaderMap) -> bool {
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {

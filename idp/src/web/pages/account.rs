@@ -129,23 +129,11 @@ pub async fn change_passkey(
     Path(credential_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(browser) = session::current(&app, &headers).await else {
-        return see_other("/login");
-    };
-    let Ok(form) = serde_urlencoded::from_bytes::<PasskeyChange>(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form was incomplete.",
-        );
-    };
-    if !session::origin_allowed(&app, &headers) || !browser.csrf_matches(&form.csrf) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form was not sent from this site. Go back and try again.",
-        );
-    }
+    let (browser, form) =
+        match session::signed_in_form(&app, &headers, &body, |f: &PasskeyChange| &f.csrf).await {
+            Ok(signed_in) => signed_in,
+            Err(response) => return response,
+        };
     let subject = &browser.session.subject;
     let now = clock::now();
     let outcome = match form.action.as_str() {

@@ -113,9 +113,9 @@ fn restriction_of(app: &AppState, kind: &str, value: &str) -> Result<Restriction
         "recipient" => app
             .policy
             .organisations()
-            .into_iter()
+            .iter()
             .find(|o| o.id == value)
-            .map(|o| Restriction::Recipient(o.id))
+            .map(|o| Restriction::Recipient(o.id.clone()))
             .ok_or_else(|| format!("{value:?} is not an organisation known here")),
         "category" => DataCategory::from_label(value)
             .map(Restriction::Category)
@@ -218,23 +218,11 @@ pub async fn show(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Respo
 }
 
 pub async fn change(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(browser) = session::current(&app, &headers).await else {
-        return see_other("/login");
-    };
-    let Ok(form) = serde_urlencoded::from_bytes::<ChangeForm>(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form was incomplete.",
-        );
-    };
-    if !session::origin_allowed(&app, &headers) || !browser.csrf_matches(&form.csrf) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form was not sent from this site. Go back and try again.",
-        );
-    }
+    let (browser, form) =
+        match session::signed_in_form(&app, &headers, &body, |f: &ChangeForm| &f.csrf).await {
+            Ok(signed_in) => signed_in,
+            Err(response) => return response,
+        };
     let restriction = match restriction_of(&app, &form.kind, &form.value) {
         Ok(r) => r,
         Err(text) => return message(StatusCode::BAD_REQUEST, "Not changed", &text),
