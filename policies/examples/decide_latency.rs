@@ -1,7 +1,8 @@
-//! p50/p99 of policy decisions: 100k decisions per scenario, each timed, twice: `cold`,
-//! every question new (a distinct client id each time, so the decision memo never
-//! answers), and `warm`, the same question repeated (answered from the memo after the
-//! first evaluation).
+//! p50/p99 of policy decisions: 100k decisions per scenario, each timed, three times:
+//! `first`, every question new and nothing kept (the memo and the scope parts' answers
+//! forgotten before each, untimed); `cold`, every question new (a distinct client id each
+//! time, so the decision memo never answers) while the answers about scopes asked before
+//! are kept; and `warm`, the same question repeated (answered from the memo).
 //! `cargo run --release -p glassgate-policies --example decide_latency [n] [scenario]`
 
 use glassgate_policies::*;
@@ -28,10 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let request = scenarios::scenario(name).ok_or("bad scenario")?;
-        for mode in ["cold", "warm"] {
+        for mode in ["first", "cold", "warm"] {
             let question = |i: usize| {
                 let mut r = request.clone();
-                if mode == "cold" {
+                if mode != "warm" {
                     r.client.client_id = format!("{}-{i}", r.client.client_id);
                 }
                 r
@@ -43,6 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut samples = Vec::with_capacity(n);
             let mut last = None;
             for q in &questions {
+                if mode == "first" {
+                    engine.forget_kept_answers();
+                }
                 let start = Instant::now();
                 let d = engine.decide(std::hint::black_box(q));
                 samples.push(start.elapsed().as_nanos() as u64);

@@ -1,7 +1,9 @@
 //! The policy engine: load a directory strictly, then decide requests.
 //!
 //! A decision asks Cedar once per candidate scope (see [`crate::narrowing`]) against one set
-//! of entities built for the request, and assembles the outcome:
+//! of entities built for the request: first the question guards of the policies that can
+//! apply, once, then per candidate only the scope residuals of those whose guard held (see
+//! [`crate::split`]). It assembles the outcome:
 //!
 //! - a request for data scopes is permitted when at least one data scope (possibly
 //!   narrowed) is granted; identity scopes ride along only if the `sign-in` policy allows;
@@ -11,18 +13,19 @@
 //!   reason any forbid gave (or `not_permitted`).
 
 use crate::decision::{Decision, DenyReason, Outcome, WithheldScope, new_decision_id};
-use crate::entities::{BuildError, Built, CandidateScope, Names, build};
+use crate::entities::{BuildError, Built, CandidateScope, Names, build, scope_key};
 use crate::error::PolicyError;
 use crate::loader::{LoadedPolicies, load, load_sources};
 use crate::narrowing::{Candidate, Phase, candidates};
 use crate::request::{Aal, AccessRequest, Stage};
 use crate::scopes::{ResourceScope, ScopeSet, SmartScope};
-use crate::slices::PolicySlices;
+use crate::slices::{PolicyIds, PolicySlices, Slice};
 use cedar_policy::{
     Authorizer, Decision as CedarDecision, PolicyId, PolicySet, Request, Response, Schema,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Where a step-up sends the user: the `acr_values` for each AAL and the `max_age`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +67,42 @@ pub struct PolicyEngine {
     authorizer: Authorizer,
     step_up: StepUpSettings,
     memo: crate::memo::Memo,
+}
+
+/// How candidates are put to Cedar: split (guards once, residuals per candidate), or every
+/// policy whole per candidate (the reference the split is tested against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asking {
+    Split,
+    Whole,
+}
+
+/// How this question's candidates are asked.
+enum Ask<'a> {
+    Whole,
+    Split {
+        slice: &'a Slice,
+        guards_held: PolicyIds,
+    },
+}
+
+/// Cedar's answer about one candidate scope.
+#[derive(Debug, Clone)]
+struct ScopeAnswer {
+    /// `None` for allow, else the refusal class.
+    refusal: Option<DenyReason>,
+    determining: Vec<String>,
+}
+
+/// A candidate on its way to an answer.
+enum Pending {
+    Known(ScopeAnswer),
+    Ask {
+        key: String,
+        uid: Option<cedar_policy::EntityUid>,
+        /// The policies whose scope part holds, if already known.
+        scope_held: Option<Arc<PolicyIds>>,
+    },
 }
 
 /// What one evaluation found.
@@ -163,20 +202,14 @@ impl PolicyEngine {
         let (outcome, policies) = match key.as_deref().and_then(|k| self.memo.get(k)) {
             Some(answer) => answer.as_ref().clone(),
             None => {
-                let (outcome, policies) = self.answer(request);
+                let (outcome, policies) = self.answer(request, Asking::Split);
                 if let Some(key) = key {
                     self.memo.put(key, outcome.clone(), policies.clone());
                 }
                 (outcome, policies)
             }
         };
-        let decision = Decision {
-            decision_id,
-            outcome,
-            determining_policies: policies.into_iter().collect(),
-            purpose: request.purpose,
-            policy_set_version: self.version.clone(),
-        };
+        let decision = self.decision(decision_id, request, outcome, policies);
         tracing::debug!(
             decision_id = %decision.decision_id,
             purpose = %decision.purpose,
@@ -187,9 +220,41 @@ impl PolicyEngine {
         decision
     }
 
+    /// Decides `request` asking Cedar with every policy whole for each candidate scope, and
+    /// no memo: the reference [`PolicyEngine::decide`] must agree with (policy tests).
+    #[doc(hidden)]
+    pub fn decide_unsplit(&self, request: &AccessRequest) -> Decision {
+        let (outcome, policies) = self.answer(request, Asking::Whole);
+        self.decision(new_decision_id(), request, outcome, policies)
+    }
+
+    /// Forgets every kept answer, memoized and per scope, so that the next decisions are
+    /// evaluated as if first (benchmarks).
+    #[doc(hidden)]
+    pub fn forget_kept_answers(&self) {
+        self.memo.clear();
+        self.policies.forget();
+    }
+
+    fn decision(
+        &self,
+        decision_id: String,
+        request: &AccessRequest,
+        outcome: Outcome,
+        policies: BTreeSet<String>,
+    ) -> Decision {
+        Decision {
+            decision_id,
+            outcome,
+            determining_policies: policies.into_iter().collect(),
+            purpose: request.purpose,
+            policy_set_version: self.version.clone(),
+        }
+    }
+
     /// Evaluates a question: the outcome and the policies that determined it.
-    fn answer(&self, request: &AccessRequest) -> (Outcome, BTreeSet<String>) {
-        match self.evaluate(request, None) {
+    fn answer(&self, request: &AccessRequest, asking: Asking) -> (Outcome, BTreeSet<String>) {
+        match self.evaluate(request, None, asking) {
             Err(reason) => (Outcome::Deny { reason }, BTreeSet::new()),
             Ok(e) if e.permits() => (
                 Outcome::Permit {
@@ -198,7 +263,7 @@ impl PolicyEngine {
                 },
                 e.policies,
             ),
-            Ok(e) => match self.step_up_level(request) {
+            Ok(e) => match self.step_up_level(request, asking) {
                 Some((aal, policies)) => (
                     Outcome::StepUp {
                         acr_values: vec![self.step_up.acr(aal).to_owned()],
@@ -222,13 +287,17 @@ impl PolicyEngine {
 
     /// The lowest higher AAL at which the request would be permitted, with the policies that
     /// would permit it.
-    fn step_up_level(&self, request: &AccessRequest) -> Option<(Aal, BTreeSet<String>)> {
+    fn step_up_level(
+        &self,
+        request: &AccessRequest,
+        asking: Asking,
+    ) -> Option<(Aal, BTreeSet<String>)> {
         if matches!(request.stage, Stage::TokenExchange(_)) {
             return None;
         }
         let current = request.person.as_ref()?.aal();
         current.higher().find_map(|aal| {
-            self.evaluate(request, Some(aal))
+            self.evaluate(request, Some(aal), asking)
                 .ok()
                 .filter(Evaluation::permits)
                 .map(|e| (aal, e.policies))
@@ -239,13 +308,25 @@ impl PolicyEngine {
         &self,
         request: &AccessRequest,
         aal: Option<Aal>,
+        asking: Asking,
     ) -> Result<Evaluation, DenyReason> {
         let internal = |error: BuildError| {
             tracing::error!(%error, "policy request could not be built");
             DenyReason::Internal
         };
         let mut built = build(&self.names, request, aal).map_err(internal)?;
-        let policies = self.policies.for_request(&built.action, &built.principal);
+        let slice = self.policies.for_request(&built.action, &built.principal);
+        let asking = match asking {
+            Asking::Whole => Ask::Whole,
+            Asking::Split => {
+                built.settle().map_err(internal)?;
+                let response = self.cedar(slice.guards(), &built, &self.names.any_scope())?;
+                Ask::Split {
+                    slice,
+                    guards_held: response.diagnostics().reason().cloned().collect(),
+                }
+            }
+        };
         let requested: Vec<&ResourceScope> = request.scopes.resource_scopes().collect();
         let mut e = Evaluation {
             granted: Vec::new(),
@@ -281,13 +362,18 @@ impl PolicyEngine {
             if asked.is_empty() {
                 continue;
             }
-            let uids = built
-                .add_scopes(&self.names, request, &asked)
-                .map_err(internal)?;
-            let mut uids = uids.iter();
+            let mut pending = self
+                .prepare(&asking, &mut built, request, &asked)
+                .map_err(internal)?
+                .into_iter();
+            let answer = |e: &mut Evaluation, pending: Option<Pending>| {
+                let pending = pending.ok_or(DenyReason::Internal)?;
+                let answer = self.resolve(&asking, &built, pending)?;
+                e.policies.extend(answer.determining);
+                Ok::<_, DenyReason>(answer.refusal)
+            };
             if identity {
-                let uid = uids.next().ok_or(DenyReason::Internal)?;
-                let reason = self.record(&self.ask(policies, &built, uid)?, &mut e.policies);
+                let reason = answer(&mut e, pending.next())?;
                 for identity in request.scopes.identity_scopes() {
                     match reason {
                         None => e.granted.push(SmartScope::Identity(identity)),
@@ -301,12 +387,12 @@ impl PolicyEngine {
             }
             for (i, group) in &groups {
                 for candidate in group {
-                    let uid = uids.next().ok_or(DenyReason::Internal)?;
                     if granted_data.iter().any(|g| candidate.scope.is_within(g)) {
+                        pending.next();
                         answered[*i] = true;
                         continue;
                     }
-                    match self.record(&self.ask(policies, &built, uid)?, &mut e.policies) {
+                    match answer(&mut e, pending.next())? {
                         None => {
                             granted_data.push(candidate.scope.clone());
                             answered[*i] = true;
@@ -334,7 +420,123 @@ impl PolicyEngine {
         Ok(e)
     }
 
-    fn ask(
+    /// For each candidate, in order, its answer if known without Cedar, or the uid of a
+    /// `Scope` entity built for it (only those candidates are built).
+    fn prepare(
+        &self,
+        asking: &Ask<'_>,
+        built: &mut Built,
+        request: &AccessRequest,
+        asked: &[CandidateScope<'_>],
+    ) -> Result<Vec<Pending>, BuildError> {
+        let mut pending = Vec::with_capacity(asked.len());
+        let mut to_build = Vec::new();
+        for candidate in asked {
+            let key = scope_key(request, candidate);
+            let scope_held = match asking {
+                Ask::Split { slice, .. } => slice.scope_held(&key),
+                Ask::Whole => None,
+            };
+            if let (Ask::Split { slice, guards_held }, Some(held)) = (asking, &scope_held) {
+                let in_play: PolicyIds = guards_held.intersection(held).cloned().collect();
+                if !in_play.iter().any(|id| slice.has_mixed_part(id)) {
+                    pending.push(Pending::Known(self.combine(slice, in_play)));
+                    continue;
+                }
+            }
+            pending.push(Pending::Ask {
+                key,
+                uid: None,
+                scope_held,
+            });
+            to_build.push(*candidate);
+        }
+        let mut uids = built
+            .add_scopes(&self.names, request, &to_build)?
+            .into_iter();
+        for p in &mut pending {
+            if let Pending::Ask { uid, .. } = p {
+                *uid = uids.next();
+            }
+        }
+        Ok(pending)
+    }
+
+    /// The answer about one prepared candidate.
+    fn resolve(
+        &self,
+        asking: &Ask<'_>,
+        built: &Built,
+        pending: Pending,
+    ) -> Result<ScopeAnswer, DenyReason> {
+        let (key, uid, scope_held) = match pending {
+            Pending::Known(answer) => return Ok(answer),
+            Pending::Ask {
+                key,
+                uid,
+                scope_held,
+            } => (key, uid.ok_or(DenyReason::Internal)?, scope_held),
+        };
+        let (slice, guards_held) = match asking {
+            Ask::Whole => {
+                return Ok(self.answer_of(&self.cedar(self.policies.full(), built, &uid)?));
+            }
+            Ask::Split { slice, guards_held } => (slice, guards_held),
+        };
+        let scope_held = match scope_held {
+            Some(held) => held,
+            None => {
+                let response = self.cedar(slice.scope_parts(), built, &uid)?;
+                let held: Arc<PolicyIds> =
+                    Arc::new(response.diagnostics().reason().cloned().collect());
+                slice.keep_scope_held(key, held.clone());
+                held
+            }
+        };
+        let (mixed, mut satisfied): (PolicyIds, PolicyIds) = guards_held
+            .intersection(&scope_held)
+            .cloned()
+            .partition(|id| slice.has_mixed_part(id));
+        if !mixed.is_empty() {
+            let parts = slice.mixed_parts(mixed).map_err(|error| {
+                tracing::error!(%error, "policy parts could not be assembled");
+                DenyReason::Internal
+            })?;
+            let response = self.cedar(&parts, built, &uid)?;
+            satisfied.extend(response.diagnostics().reason().cloned());
+        }
+        Ok(self.combine(slice, satisfied))
+    }
+
+    /// Cedar's combination of the satisfied policies: any forbid denies (the forbids are
+    /// determining); else any permit allows (the permits are); else nothing is permitted.
+    fn combine(&self, slice: &Slice, satisfied: PolicyIds) -> ScopeAnswer {
+        let (forbids, permits): (Vec<PolicyId>, Vec<PolicyId>) =
+            satisfied.into_iter().partition(|id| slice.is_forbid(id));
+        if forbids.is_empty() {
+            ScopeAnswer {
+                refusal: (permits.is_empty()).then_some(DenyReason::NotPermitted),
+                determining: permits.iter().map(ToString::to_string).collect(),
+            }
+        } else {
+            ScopeAnswer {
+                refusal: Some(self.refusal_class(&forbids)),
+                determining: forbids.iter().map(ToString::to_string).collect(),
+            }
+        }
+    }
+
+    /// The most specific reason the determining forbids give.
+    fn refusal_class<'a>(&self, forbids: impl IntoIterator<Item = &'a PolicyId>) -> DenyReason {
+        forbids
+            .into_iter()
+            .filter_map(|id| self.reasons.get(id))
+            .copied()
+            .max_by_key(|r| r.rank())
+            .unwrap_or(DenyReason::NotPermitted)
+    }
+
+    fn cedar(
         &self,
         policies: &PolicySet,
         built: &Built,
@@ -360,20 +562,15 @@ impl PolicyEngine {
         Ok(response)
     }
 
-    /// Adds the determining policies to `policies`; `None` for allow, else the refusal class.
-    fn record(&self, response: &Response, policies: &mut BTreeSet<String>) -> Option<DenyReason> {
-        let mut reason: Option<DenyReason> = None;
-        for id in response.diagnostics().reason() {
-            policies.insert(id.to_string());
-            if let Some(r) = self.reasons.get(id)
-                && reason.is_none_or(|cur| r.rank() > cur.rank())
-            {
-                reason = Some(*r);
-            }
-        }
-        match response.decision() {
-            CedarDecision::Allow => None,
-            CedarDecision::Deny => Some(reason.unwrap_or(DenyReason::NotPermitted)),
+    /// Cedar's response as an answer: the refusal class (if any) and determining policies.
+    fn answer_of(&self, response: &Response) -> ScopeAnswer {
+        let determining = response.diagnostics().reason();
+        ScopeAnswer {
+            refusal: match response.decision() {
+                CedarDecision::Allow => None,
+                CedarDecision::Deny => Some(self.refusal_class(response.diagnostics().reason())),
+            },
+            determining: determining.map(ToString::to_string).collect(),
         }
     }
 }

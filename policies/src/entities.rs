@@ -65,12 +65,19 @@ impl Names {
         (actions, principals)
     }
 
+    /// A scope uid that names no entity: the resource of a question's guards, which do not
+    /// read it.
+    pub(crate) fn any_scope(&self) -> EntityUid {
+        Names::uid(&self.scope, "any")
+    }
+
     fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
         EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
     }
 }
 
 /// One candidate as Cedar sees it.
+#[derive(Clone, Copy)]
 pub(crate) enum CandidateScope<'a> {
     /// All requested identity scopes together.
     Identity,
@@ -91,6 +98,14 @@ pub(crate) struct Built {
 }
 
 impl Built {
+    /// Puts the question's own entities in the store (before any scope is added).
+    pub(crate) fn settle(&mut self) -> Result<(), BuildError> {
+        if !self.pending.is_empty() {
+            self.entities = Entities::from_entities(self.pending.drain(..), None).map_err(err)?;
+        }
+        Ok(())
+    }
+
     /// Adds one `Scope` entity per candidate; returns their uids in order.
     pub(crate) fn add_scopes(
         &mut self,
@@ -109,6 +124,9 @@ impl Built {
                 HashSet::new(),
             )?);
             uids.push(uid);
+        }
+        if scopes.is_empty() {
+            return Ok(uids);
         }
         let entities = std::mem::replace(&mut self.entities, Entities::empty());
         self.entities = if self.pending.is_empty() {
@@ -329,8 +347,35 @@ fn person_entity(names: &Names, person: &Person, aal: Option<Aal>) -> (EntityUid
     }
 }
 
-fn scope_attrs(names: &Names, request: &AccessRequest, candidate: &CandidateScope<'_>) -> Attrs {
+/// Whether the candidate stays within the grant a refresh or exchange starts from (always,
+/// when there is none).
+fn within_prior_grant(request: &AccessRequest, candidate: &CandidateScope<'_>) -> bool {
     let prior: Option<&ScopeSet> = request.stage.prior_grant().map(|p| &p.scopes);
+    match candidate {
+        CandidateScope::Identity => prior.is_none_or(|p| {
+            request
+                .scopes
+                .identity_scopes()
+                .all(|i| p.identity_scopes().any(|g| g == i))
+        }),
+        CandidateScope::Data(c) => prior.is_none_or(|p| c.scope.is_covered_by(p.resource_scopes())),
+    }
+}
+
+/// Everything the candidate's `Scope` entity is built from: equal keys, equal entities.
+pub(crate) fn scope_key(request: &AccessRequest, candidate: &CandidateScope<'_>) -> String {
+    let within = within_prior_grant(request, candidate);
+    match candidate {
+        CandidateScope::Identity => format!("identity {within}"),
+        CandidateScope::Data(c) => match c.claim_date {
+            None => format!("{} {within}", c.scope),
+            Some(date) => format!("{} {within} {}", c.scope, unix_seconds(date)),
+        },
+    }
+}
+
+fn scope_attrs(names: &Names, request: &AccessRequest, candidate: &CandidateScope<'_>) -> Attrs {
+    let within = within_prior_grant(request, candidate);
     let categories = |scope| {
         RestrictedExpression::new_set(excluded(scope).map(|c| {
             RestrictedExpression::new_entity_uid(Names::uid(&names.data_category, c.label()))
@@ -339,12 +384,6 @@ fn scope_attrs(names: &Names, request: &AccessRequest, candidate: &CandidateScop
     let mut attrs = Attrs::new();
     match candidate {
         CandidateScope::Identity => {
-            let within = prior.is_none_or(|p| {
-                request
-                    .scopes
-                    .identity_scopes()
-                    .all(|i| p.identity_scopes().any(|g| g == i))
-            });
             attrs.insert("kind".to_owned(), string("identity"));
             attrs.insert("audience".to_owned(), string(""));
             attrs.insert("resource_type".to_owned(), string(""));
@@ -357,7 +396,6 @@ fn scope_attrs(names: &Names, request: &AccessRequest, candidate: &CandidateScop
         }
         CandidateScope::Data(c) => {
             let s = &c.scope;
-            let within = prior.is_none_or(|p| s.is_covered_by(p.resource_scopes()));
             attrs.insert("kind".to_owned(), string("data"));
             attrs.insert("audience".to_owned(), string(s.audience.as_str()));
             attrs.insert("resource_type".to_owned(), string(s.resource_type.as_str()));

@@ -25,6 +25,7 @@ pub mod request;
 pub mod scopes;
 mod shipped;
 mod slices;
+mod split;
 
 pub use authorization_details::{
     patient_from_authorization_details, purpose_from_authorization_details, purpose_from_hl7_b2b,

@@ -70,6 +70,13 @@ impl Memo {
         .ok()
     }
 
+    pub(crate) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     pub(crate) fn get(&self, key: &[u8]) -> Option<Answer> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.get(key).cloned()

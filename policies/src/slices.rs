@@ -7,14 +7,137 @@
 //! with action groups slicing is switched off), or a principal `is`/`==` of another type.
 
 use crate::error::PolicyError;
+use crate::split::{Split, split};
 use cedar_policy::{
-    ActionConstraint, EntityTypeName, EntityUid, Policy, PolicySet, PrincipalConstraint, Schema,
+    ActionConstraint, Effect, EntityTypeName, EntityUid, Policy, PolicyId, PolicySet,
+    PrincipalConstraint, Schema,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// Scopes whose scope parts are kept per slice (the scopes clients ask for, and their
+/// narrowings, are few).
+const SCOPES_KEPT: usize = 4_096;
+/// Sets of mixed parts kept per slice.
+const MIXED_SETS: usize = 1_024;
+
+/// Policy ids, as Cedar reports them satisfied.
+pub(crate) type PolicyIds = BTreeSet<PolicyId>;
 
 pub(crate) struct PolicySlices {
-    slices: HashMap<(EntityUid, EntityTypeName), PolicySet>,
+    slices: HashMap<(EntityUid, EntityTypeName), Slice>,
+    /// Every policy, split, for a key with no slice (or when slicing is off).
+    all: Slice,
     full: PolicySet,
+}
+
+/// The policies that can apply to one (action, principal type), split (see
+/// [`crate::split`]): guards, scope parts and mixed parts, with the scope parts' answers
+/// kept per scope.
+pub(crate) struct Slice {
+    guards: PolicySet,
+    scope_parts: PolicySet,
+    mixed_parts: HashMap<PolicyId, Policy>,
+    forbids: HashSet<PolicyId>,
+    scopes: Mutex<HashMap<String, Arc<PolicyIds>>>,
+    mixed_sets: Mutex<HashMap<PolicyIds, Arc<PolicySet>>>,
+}
+
+fn add(set: &mut PolicySet, policy: Policy) -> Result<(), PolicyError> {
+    set.add(policy).map_err(|e| PolicyError::Validation {
+        problems: vec![e.to_string()],
+    })
+}
+
+impl Slice {
+    fn new<'a>(policies: impl Iterator<Item = &'a Policy>) -> Result<Slice, PolicyError> {
+        let mut slice = Slice {
+            guards: PolicySet::new(),
+            scope_parts: PolicySet::new(),
+            mixed_parts: HashMap::new(),
+            forbids: HashSet::new(),
+            scopes: Mutex::new(HashMap::new()),
+            mixed_sets: Mutex::new(HashMap::new()),
+        };
+        for policy in policies {
+            let Split {
+                effect,
+                guard,
+                scope,
+                mixed,
+            } = split(policy)?;
+            add(&mut slice.guards, guard)?;
+            add(&mut slice.scope_parts, scope)?;
+            if let Some(mixed) = mixed {
+                slice.mixed_parts.insert(policy.id().clone(), mixed);
+            }
+            if effect == Effect::Forbid {
+                slice.forbids.insert(policy.id().clone());
+            }
+        }
+        Ok(slice)
+    }
+
+    /// Every guard (asked once per question).
+    pub(crate) fn guards(&self) -> &PolicySet {
+        &self.guards
+    }
+
+    /// Every scope part (asked once per scope).
+    pub(crate) fn scope_parts(&self) -> &PolicySet {
+        &self.scope_parts
+    }
+
+    /// The policies whose scope part holds for the scope built from `key`, if known.
+    pub(crate) fn scope_held(&self, key: &str) -> Option<Arc<PolicyIds>> {
+        let scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        scopes.get(key).cloned()
+    }
+
+    pub(crate) fn keep_scope_held(&self, key: String, held: Arc<PolicyIds>) {
+        let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        if scopes.len() >= SCOPES_KEPT {
+            scopes.clear();
+        }
+        scopes.insert(key, held);
+    }
+
+    pub(crate) fn has_mixed_part(&self, id: &PolicyId) -> bool {
+        self.mixed_parts.contains_key(id)
+    }
+
+    pub(crate) fn is_forbid(&self, id: &PolicyId) -> bool {
+        self.forbids.contains(id)
+    }
+
+    /// The mixed parts of `ids`, as one set.
+    pub(crate) fn mixed_parts(&self, ids: PolicyIds) -> Result<Arc<PolicySet>, PolicyError> {
+        let mut sets = self.mixed_sets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = sets.get(&ids) {
+            return Ok(set.clone());
+        }
+        let mut set = PolicySet::new();
+        for part in ids.iter().filter_map(|id| self.mixed_parts.get(id)) {
+            add(&mut set, part.clone())?;
+        }
+        let set = Arc::new(set);
+        if sets.len() >= MIXED_SETS {
+            sets.clear();
+        }
+        sets.insert(ids, set.clone());
+        Ok(set)
+    }
+
+    fn forget(&self) {
+        self.scopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.mixed_sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
 }
 
 impl PolicySlices {
@@ -28,37 +151,39 @@ impl PolicySlices {
         if !has_action_groups(schema)? {
             for action in actions {
                 for principal in principal_types {
-                    let mut slice = PolicySet::new();
-                    for policy in policies
-                        .policies()
-                        .filter(|p| applies(p, action, principal))
-                    {
-                        slice
-                            .add(policy.clone())
-                            .map_err(|e| PolicyError::Validation {
-                                problems: vec![e.to_string()],
-                            })?;
-                    }
+                    let slice = Slice::new(
+                        policies
+                            .policies()
+                            .filter(|p| applies(p, action, principal)),
+                    )?;
                     slices.insert((action.clone(), principal.clone()), slice);
                 }
             }
         }
         Ok(PolicySlices {
             slices,
+            all: Slice::new(policies.policies())?,
             full: policies.clone(),
         })
     }
 
     /// The policies that can apply to `action` asked by `principal`.
-    pub(crate) fn for_request(&self, action: &EntityUid, principal: &EntityUid) -> &PolicySet {
+    pub(crate) fn for_request(&self, action: &EntityUid, principal: &EntityUid) -> &Slice {
         self.slices
             .get(&(action.clone(), principal.type_name().clone()))
-            .unwrap_or(&self.full)
+            .unwrap_or(&self.all)
     }
 
-    /// Every policy.
+    /// Every policy, unsplit.
     pub(crate) fn full(&self) -> &PolicySet {
         &self.full
+    }
+
+    /// Forgets every kept scope answer (benchmarks of first questions).
+    pub(crate) fn forget(&self) {
+        for slice in self.slices.values().chain([&self.all]) {
+            slice.forget();
+        }
     }
 }
 
@@ -110,6 +235,7 @@ mod tests {
             let principal = EntityUid::from_str(&format!("{principal}::\"x\"")).unwrap();
             let mut ids: Vec<String> = slices
                 .for_request(&action, &principal)
+                .guards()
                 .policies()
                 .map(|p| p.id().to_string())
                 .collect();

@@ -9,7 +9,7 @@ use serde_json::json;
 
 #[test]
 fn clinician_with_active_npi_gets_treat_with_user_read() {
-    let d = engine().decide(&treatment(true, Aal::Aal2, "openid fhirUser user/*.rs"));
+    let d = decide(&treatment(true, Aal::Aal2, "openid fhirUser user/*.rs"));
     assert_eq!(granted(&d), "openid fhirUser user/*.rs");
     assert_eq!(d.purpose.exchange(), ExchangePurpose::Treatment);
     assert_eq!(d.purpose.hl7(), Hl7PurposeOfUse::Treat);
@@ -19,7 +19,7 @@ fn clinician_with_active_npi_gets_treat_with_user_read() {
 
 #[test]
 fn same_clinician_with_deactivated_npi_is_denied() {
-    let d = engine().decide(&treatment(false, Aal::Aal2, "openid fhirUser user/*.rs"));
+    let d = decide(&treatment(false, Aal::Aal2, "openid fhirUser user/*.rs"));
     assert_eq!(denied(&d), DenyReason::ClinicianNotActiveInDirectory);
     assert_eq!(
         d.determining_policies,
@@ -30,7 +30,7 @@ fn same_clinician_with_deactivated_npi_is_denied() {
 
 #[test]
 fn at_aal1_the_answer_is_a_step_up_not_a_denial() {
-    let d = engine().decide(&treatment(true, Aal::Aal1, "openid fhirUser user/*.rs"));
+    let d = decide(&treatment(true, Aal::Aal1, "openid fhirUser user/*.rs"));
     match &d.outcome {
         Outcome::StepUp {
             acr_values,
@@ -47,7 +47,7 @@ fn at_aal1_the_answer_is_a_step_up_not_a_denial() {
     assert!(d.determining_policies.contains(&"treatment".to_owned()));
 
     // A deactivated NPI is not fixed by authenticating again: plain refusal.
-    let d = engine().decide(&treatment(false, Aal::Aal1, "user/*.rs"));
+    let d = decide(&treatment(false, Aal::Aal1, "user/*.rs"));
     assert_eq!(denied(&d), DenyReason::ClinicianNotActiveInDirectory);
 }
 
@@ -57,7 +57,7 @@ fn consent_restriction_by_recipient_blocks_the_restricted_organisation() {
         recipient_organisations: vec!["org-mercy".to_owned()],
         ..Default::default()
     };
-    let d = engine().decide(
+    let d = decide(
         &treatment(true, Aal::Aal2, "openid user/*.rs")
             .with_patient_context("Patient-123")
             .with_consent(consent.clone()),
@@ -76,7 +76,7 @@ fn consent_restriction_by_recipient_blocks_the_restricted_organisation() {
     // Another organisation is not restricted.
     let mut other = treatment(true, Aal::Aal2, "user/*.rs").with_consent(consent);
     other.client = client("other-ehr", "org-general", OrganisationKind::Provider);
-    assert_eq!(granted(&engine().decide(&other)), "user/*.rs");
+    assert_eq!(granted(&decide(&other)), "user/*.rs");
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn consent_restriction_by_purpose() {
         purposes: vec![ExchangePurpose::Treatment],
         ..Default::default()
     };
-    let d = engine().decide(&treatment(true, Aal::Aal2, "user/*.rs").with_consent(consent));
+    let d = decide(&treatment(true, Aal::Aal2, "user/*.rs").with_consent(consent));
     assert_eq!(
         denied(&d),
         DenyReason::ConsentRestriction {
@@ -97,7 +97,7 @@ fn consent_restriction_by_purpose() {
         purposes: vec![ExchangePurpose::HealthCareOperations],
         ..Default::default()
     };
-    let d = engine().decide(
+    let d = decide(
         &payer(
             "T-HCO-QAI",
             "system/Observation.rs?code=http://loinc.org|4548-4",
@@ -119,8 +119,7 @@ fn consent_restriction_by_data_category_excludes_part2_records() {
         ..Default::default()
     };
     // A broad scope is narrowed: the Part 2 label is excluded.
-    let d = engine()
-        .decide(&treatment(true, Aal::Aal2, "openid user/*.rs").with_consent(consent.clone()));
+    let d = decide(&treatment(true, Aal::Aal2, "openid user/*.rs").with_consent(consent.clone()));
     let part2 = "http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2";
     assert_eq!(
         granted(&d),
@@ -145,7 +144,7 @@ fn consent_restriction_by_data_category_excludes_part2_records() {
 
     // A scope that asks for Part 2 records outright is refused; others in the same request
     // are still granted.
-    let d = engine().decide(
+    let d = decide(
         &treatment(
             true,
             Aal::Aal2,
@@ -157,7 +156,7 @@ fn consent_restriction_by_data_category_excludes_part2_records() {
         granted(&d),
         format!("user/Condition.rs?_security:not={part2}")
     );
-    let d = engine().decide(
+    let d = decide(
         &treatment(
             true,
             Aal::Aal2,
@@ -175,7 +174,7 @@ fn consent_restriction_by_data_category_excludes_part2_records() {
 
 #[test]
 fn payer_gets_narrowed_scopes_only() {
-    let d = engine().decide(&payer("T-PYMNT", "system/*.rs").with_claims(vec![
+    let d = decide(&payer("T-PYMNT", "system/*.rs").with_claims(vec![
         ClaimRecord {
             claim_id: "claim-recent".to_owned(),
             encounter_id: "enc-recent".to_owned(),
@@ -217,13 +216,9 @@ fn payer_gets_narrowed_scopes_only() {
     }
 
     // Operations sub-codes count as operations; treatment does not.
-    assert!(
-        engine()
-            .decide(&payer("T-HCO-HED", "system/Observation.rs"))
-            .is_permit()
-    );
+    assert!(decide(&payer("T-HCO-HED", "system/Observation.rs")).is_permit());
     assert_eq!(
-        denied(&engine().decide(&payer("T-TREAT", "system/*.rs"))),
+        denied(&decide(&payer("T-TREAT", "system/*.rs"))),
         DenyReason::NotPermitted
     );
 }
@@ -231,7 +226,7 @@ fn payer_gets_narrowed_scopes_only() {
 #[test]
 fn delegated_vendor_with_baa_gets_narrower_or_equal_scopes_and_same_purpose() {
     let provider_scopes = "user/*.rs";
-    let d = engine().decide(&exchange(
+    let d = decide(&exchange(
         true,
         provider_scopes,
         xp("T-TREAT"),
@@ -251,7 +246,7 @@ fn delegated_vendor_with_baa_gets_narrower_or_equal_scopes_and_same_purpose() {
     );
 
     // Without a BAA: refused.
-    let d = engine().decide(&exchange(
+    let d = decide(&exchange(
         false,
         provider_scopes,
         xp("T-TREAT"),
@@ -261,7 +256,7 @@ fn delegated_vendor_with_baa_gets_narrower_or_equal_scopes_and_same_purpose() {
     assert_eq!(denied(&d), DenyReason::NotPermitted);
 
     // Another purpose than the subject token's: refused.
-    let d = engine().decide(&exchange(
+    let d = decide(&exchange(
         true,
         provider_scopes,
         xp("T-TREAT"),
@@ -272,7 +267,7 @@ fn delegated_vendor_with_baa_gets_narrower_or_equal_scopes_and_same_purpose() {
     assert_eq!(d.oauth_error(), Some("invalid_grant"));
 
     // Nothing in common with the subject token: refused as widening.
-    let d = engine().decide(&exchange(
+    let d = decide(&exchange(
         true,
         "user/Observation.rs",
         xp("T-TREAT"),
@@ -321,29 +316,32 @@ fn refresh_is_bound_to_purpose_and_grant() {
             .with_person(clinician(true, Aal::Aal2))
     };
     assert_eq!(
-        granted(&engine().decide(&refresh(hl7("TREAT"), "openid user/Observation.rs"))),
+        granted(&decide(&refresh(
+            hl7("TREAT"),
+            "openid user/Observation.rs"
+        ))),
         "openid user/Observation.rs"
     );
     assert_eq!(
-        denied(&engine().decide(&refresh(xp("T-PYMNT"), "user/Observation.rs"))),
+        denied(&decide(&refresh(xp("T-PYMNT"), "user/Observation.rs"))),
         DenyReason::PurposeChanged
     );
     // A wider ask is narrowed to the grant.
     assert_eq!(
-        granted(&engine().decide(&refresh(hl7("TREAT"), "user/*.cruds"))),
+        granted(&decide(&refresh(hl7("TREAT"), "user/*.cruds"))),
         "user/*.rs"
     );
 }
 
 #[test]
 fn decisions_serialise_for_the_log() {
-    let d = engine().decide(&treatment(true, Aal::Aal2, "user/*.rs"));
+    let d = decide(&treatment(true, Aal::Aal2, "user/*.rs"));
     let v = serde_json::to_value(&d).unwrap();
     assert_eq!(v["outcome"]["outcome"], "permit");
     assert_eq!(v["outcome"]["granted"], "user/*.rs");
     assert_eq!(v["purpose"][0]["code"], "TREAT");
     assert_eq!(v["purpose"][1]["code"], "T-TREAT");
     assert_eq!(v["policy_set_version"].as_str().unwrap().len(), 64);
-    let other = engine().decide(&treatment(true, Aal::Aal2, "user/*.rs"));
+    let other = decide(&treatment(true, Aal::Aal2, "user/*.rs"));
     assert_ne!(d.decision_id, other.decision_id);
 }

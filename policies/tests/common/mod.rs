@@ -157,3 +157,14 @@ pub fn denied(d: &Decision) -> DenyReason {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// Decides with a fresh engine, checking that the split evaluation agrees with Cedar asked
+/// with every policy whole.
+pub fn decide(request: &AccessRequest) -> Decision {
+    let engine = engine();
+    let d = engine.decide(request);
+    let whole = engine.decide_unsplit(request);
+    assert_eq!(d.outcome, whole.outcome, "split and whole disagree");
+    assert_eq!(d.determining_policies, whole.determining_policies);
+    d
+}
