@@ -315,10 +315,10 @@ impl PolicyEngine {
             DenyReason::Internal
         };
         let mut built = build(&self.names, request, aal).map_err(internal)?;
-        let slice = self.policies.for_request(&built.action, &built.principal);
         let asking = match asking {
             Asking::Whole => Ask::Whole,
             Asking::Split => {
+                let slice = self.policies.for_request(&built.action, &built.principal);
                 built.settle().map_err(internal)?;
                 let response = self.cedar(slice.guards(), &built, &self.names.any_scope())?;
                 Ask::Split {
@@ -433,16 +433,16 @@ impl PolicyEngine {
         let mut to_build = Vec::new();
         for candidate in asked {
             let key = scope_key(request, candidate);
-            let scope_held = match asking {
-                Ask::Split { slice, .. } => slice.scope_held(&key),
-                Ask::Whole => None,
-            };
-            if let (Ask::Split { slice, guards_held }, Some(held)) = (asking, &scope_held) {
-                let in_play: PolicyIds = guards_held.intersection(held).cloned().collect();
-                if !in_play.iter().any(|id| slice.has_mixed_part(id)) {
-                    pending.push(Pending::Known(self.combine(slice, in_play)));
+            let mut scope_held = None;
+            if let Ask::Split { slice, guards_held } = asking
+                && let Some(held) = slice.scope_held(&key)
+            {
+                let (mixed, satisfied) = slice.in_play(guards_held, &held);
+                if mixed.is_empty() {
+                    pending.push(Pending::Known(self.combine(slice, satisfied)));
                     continue;
                 }
+                scope_held = Some(held);
             }
             pending.push(Pending::Ask {
                 key,
@@ -493,10 +493,7 @@ impl PolicyEngine {
                 held
             }
         };
-        let (mixed, mut satisfied): (PolicyIds, PolicyIds) = guards_held
-            .intersection(&scope_held)
-            .cloned()
-            .partition(|id| slice.has_mixed_part(id));
+        let (mixed, mut satisfied) = slice.in_play(guards_held, &scope_held);
         if !mixed.is_empty() {
             let parts = slice.mixed_parts(mixed).map_err(|error| {
                 tracing::error!(%error, "policy parts could not be assembled");

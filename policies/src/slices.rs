@@ -1,6 +1,7 @@
 //! Policy slices: for each (action, principal type) the subset of policies whose scope can
-//! match it. Cedar evaluates every policy of the set it is given, so asking with the slice
-//! instead of the whole set does the same work minus the policies that cannot apply.
+//! match it, split into guards, scope parts and mixed parts (see [`crate::split`]). Cedar
+//! evaluates every policy of the set it is given, so asking with the slice instead of the
+//! whole set does the same work minus the policies that cannot apply.
 //!
 //! A policy is left out of a slice only when its scope rules it out for certain: an action
 //! constraint that does not name the action (sound because the schema has no action groups;
@@ -102,8 +103,17 @@ impl Slice {
         scopes.insert(key, held);
     }
 
-    pub(crate) fn has_mixed_part(&self, id: &PolicyId) -> bool {
-        self.mixed_parts.contains_key(id)
+    /// The policies whose guard and scope part both hold, as (those with a mixed part still
+    /// to ask, those satisfied already).
+    pub(crate) fn in_play(
+        &self,
+        guards_held: &PolicyIds,
+        scope_held: &PolicyIds,
+    ) -> (PolicyIds, PolicyIds) {
+        guards_held
+            .intersection(scope_held)
+            .cloned()
+            .partition(|id| self.mixed_parts.contains_key(id))
     }
 
     pub(crate) fn is_forbid(&self, id: &PolicyId) -> bool {
