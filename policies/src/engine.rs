@@ -198,7 +198,11 @@ impl PolicyEngine {
     /// Decides one request.
     pub fn decide(&self, request: &AccessRequest) -> Decision {
         let decision_id = new_decision_id();
-        let key = self.memo.key(request);
+        let slice = self.policies.for_request(
+            &self.names.action_of(request),
+            self.names.principal_type_of(request),
+        );
+        let key = self.memo.key(request, slice.observed());
         let (outcome, policies) = match key.as_deref().and_then(|k| self.memo.get(k)) {
             Some(answer) => answer.as_ref().clone(),
             None => {
@@ -226,6 +230,12 @@ impl PolicyEngine {
     pub fn decide_unsplit(&self, request: &AccessRequest) -> Decision {
         let (outcome, policies) = self.answer(request, Asking::Whole);
         self.decision(new_decision_id(), request, outcome, policies)
+    }
+
+    /// How many questions the decision memo holds (tests).
+    #[doc(hidden)]
+    pub fn kept_decisions(&self) -> usize {
+        self.memo.len()
     }
 
     /// Forgets every kept answer, memoized and per scope, so that the next decisions are
@@ -318,7 +328,9 @@ impl PolicyEngine {
         let asking = match asking {
             Asking::Whole => Ask::Whole,
             Asking::Split => {
-                let slice = self.policies.for_request(&built.action, &built.principal);
+                let slice = self
+                    .policies
+                    .for_request(&built.action, built.principal.type_name());
                 built.settle().map_err(internal)?;
                 let response = self.cedar(slice.guards(), &built, &self.names.any_scope())?;
                 Ask::Split {

@@ -65,6 +65,20 @@ impl Names {
         (actions, principals)
     }
 
+    /// The action `request` asks Cedar about.
+    pub(crate) fn action_of(&self, request: &AccessRequest) -> EntityUid {
+        Names::uid(&self.action, request.stage.action())
+    }
+
+    /// The type of the principal `request` is asked for.
+    pub(crate) fn principal_type_of(&self, request: &AccessRequest) -> &EntityTypeName {
+        match acting_person(request) {
+            None => &self.client,
+            Some(Person::Patient(_)) => &self.patient,
+            Some(Person::Clinician(_)) => &self.clinician,
+        }
+    }
+
     /// A scope uid that names no entity: the resource of a question's guards, which do not
     /// read it.
     pub(crate) fn any_scope(&self) -> EntityUid {
@@ -279,10 +293,9 @@ pub(crate) fn build(
         ));
     }
 
-    // The principal: the acting client in an exchange, otherwise the person if any.
-    let principal = match (&request.stage, &request.person) {
-        (Stage::TokenExchange(_), _) | (_, None) => client_uid,
-        (_, Some(person)) => {
+    let principal = match acting_person(request) {
+        None => client_uid,
+        Some(person) => {
             let (uid, attrs) = person_entity(names, person, aal);
             entities.push(entity(uid.clone(), attrs, HashSet::new())?);
             uid
@@ -294,9 +307,17 @@ pub(crate) fn build(
         entities: Entities::empty(),
         context: Context::from_pairs(context).map_err(err)?,
         principal,
-        action: Names::uid(&names.action, request.stage.action()),
+        action: names.action_of(request),
         scope_count: 0,
     })
+}
+
+/// The principal: the acting client in an exchange, otherwise the person if any.
+fn acting_person(request: &AccessRequest) -> Option<&Person> {
+    match (&request.stage, &request.person) {
+        (Stage::TokenExchange(_), _) | (_, None) => None,
+        (_, Some(person)) => Some(person),
+    }
 }
 
 fn organisation(names: &Names, org: &Organisation) -> Result<Entity, BuildError> {

@@ -18,6 +18,7 @@ pub mod error;
 mod loader;
 mod memo;
 mod narrowing;
+mod observed;
 pub mod purpose;
 pub mod quality_measures;
 pub mod reload;

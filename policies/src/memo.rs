@@ -2,7 +2,10 @@
 //! identical question (same stage, person, client, purpose, scopes, patient, consent) gets
 //! the outcome evaluated the first time, under a fresh decision id. Backends asking for the
 //! same token every few minutes, and every replica's steady stream of identical requests,
-//! then cost a hash lookup instead of one Cedar evaluation per candidate scope.
+//! then cost a hash lookup instead of one Cedar evaluation per candidate scope. Questions
+//! are keyed as the policies of their slice see them ([`crate::observed`]): identifiers no
+//! policy can tell apart are numbered, what no policy reads is left out, so questions that
+//! differ only there are one question.
 //!
 //! The clock is the one input left out of the key, so requests whose answer can depend on
 //! it are never memoized: requests with claim records (claim dates are compared with the
@@ -16,6 +19,7 @@ use cedar_policy::PolicySet;
 use serde::Serialize;
 
 use crate::decision::Outcome;
+use crate::observed::Observed;
 use crate::request::AccessRequest;
 
 /// Entries kept; the memo is emptied when full (questions repeat, or they do not).
@@ -53,11 +57,13 @@ impl Memo {
         }
     }
 
-    /// The key of a question whose answer does not depend on the time, if memoizing.
-    pub(crate) fn key(&self, request: &AccessRequest) -> Option<Vec<u8>> {
+    /// The key of a question whose answer does not depend on the time, if memoizing, as the
+    /// policies that decide it observe it.
+    pub(crate) fn key(&self, request: &AccessRequest, observed: &Observed) -> Option<Vec<u8>> {
         if !self.enabled || !request.claims.is_empty() {
             return None;
         }
+        let request = observed.canonical(request);
         serde_json::to_vec(&Key {
             stage: &request.stage,
             person: &request.person,
@@ -68,6 +74,10 @@ impl Memo {
             consent: &request.consent,
         })
         .ok()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     pub(crate) fn clear(&self) {

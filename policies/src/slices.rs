@@ -8,6 +8,7 @@
 //! with action groups slicing is switched off), or a principal `is`/`==` of another type.
 
 use crate::error::PolicyError;
+use crate::observed::Observed;
 use crate::split::{Split, split};
 use cedar_policy::{
     ActionConstraint, Effect, EntityTypeName, EntityUid, Policy, PolicyId, PolicySet,
@@ -42,6 +43,7 @@ pub(crate) struct Slice {
     forbids: HashSet<PolicyId>,
     scopes: Mutex<HashMap<String, Arc<PolicyIds>>>,
     mixed_sets: Mutex<HashMap<PolicyIds, Arc<PolicySet>>>,
+    observed: Observed,
 }
 
 fn add(set: &mut PolicySet, policy: Policy) -> Result<(), PolicyError> {
@@ -52,6 +54,7 @@ fn add(set: &mut PolicySet, policy: Policy) -> Result<(), PolicyError> {
 
 impl Slice {
     fn new<'a>(policies: impl Iterator<Item = &'a Policy>) -> Result<Slice, PolicyError> {
+        let policies: Vec<&Policy> = policies.collect();
         let mut slice = Slice {
             guards: PolicySet::new(),
             scope_parts: PolicySet::new(),
@@ -59,6 +62,7 @@ impl Slice {
             forbids: HashSet::new(),
             scopes: Mutex::new(HashMap::new()),
             mixed_sets: Mutex::new(HashMap::new()),
+            observed: Observed::of(policies.iter().copied())?,
         };
         for policy in policies {
             let Split {
@@ -77,6 +81,11 @@ impl Slice {
             }
         }
         Ok(slice)
+    }
+
+    /// What this slice's policies can observe of a question.
+    pub(crate) fn observed(&self) -> &Observed {
+        &self.observed
     }
 
     /// Every guard (asked once per question).
@@ -177,10 +186,10 @@ impl PolicySlices {
         })
     }
 
-    /// The policies that can apply to `action` asked by `principal`.
-    pub(crate) fn for_request(&self, action: &EntityUid, principal: &EntityUid) -> &Slice {
+    /// The policies that can apply to `action` asked by a principal of type `principal`.
+    pub(crate) fn for_request(&self, action: &EntityUid, principal: &EntityTypeName) -> &Slice {
         self.slices
-            .get(&(action.clone(), principal.type_name().clone()))
+            .get(&(action.clone(), principal.clone()))
             .unwrap_or(&self.all)
     }
 
@@ -242,7 +251,7 @@ mod tests {
             PolicySlices::new(&loaded.policies, &loaded.schema, &actions, &principals).unwrap();
         let ids = |action: &str, principal: &str| {
             let action = EntityUid::from_str(&format!("Glassgate::Action::\"{action}\"")).unwrap();
-            let principal = EntityUid::from_str(&format!("{principal}::\"x\"")).unwrap();
+            let principal = EntityTypeName::from_str(principal).unwrap();
             let mut ids: Vec<String> = slices
                 .for_request(&action, &principal)
                 .guards()

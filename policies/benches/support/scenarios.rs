@@ -34,6 +34,7 @@ pub fn scenario(name: &str) -> Option<AccessRequest> {
             ScopeSet::parse("openid fhirUser user/*.rs").ok()?,
         )
         .with_person(clinician)
+        .with_patient_context("patient-1")
         .with_consent(ConsentRestrictions {
             data_categories: vec![DataCategory::SubstanceUseDisorderPart2],
             ..Default::default()
