@@ -69,11 +69,12 @@ pub struct PolicyEngine {
     memo: crate::memo::Memo,
 }
 
-/// How candidates are put to Cedar: split (guards once, residuals per candidate), or every
-/// policy whole per candidate (the reference the split is tested against).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Asking {
-    Split,
+/// How candidates are put to Cedar: split, with the question's slice (guards once,
+/// residuals per candidate), or every policy whole per candidate (the reference the split
+/// is tested against).
+#[derive(Clone, Copy)]
+enum Asking<'a> {
+    Split(&'a Slice),
     Whole,
 }
 
@@ -206,7 +207,7 @@ impl PolicyEngine {
         let (outcome, policies) = match key.as_deref().and_then(|k| self.memo.get(k)) {
             Some(answer) => answer.as_ref().clone(),
             None => {
-                let (outcome, policies) = self.answer(request, Asking::Split);
+                let (outcome, policies) = self.answer(request, Asking::Split(slice));
                 if let Some(key) = key {
                     self.memo.put(key, outcome.clone(), policies.clone());
                 }
@@ -263,7 +264,7 @@ impl PolicyEngine {
     }
 
     /// Evaluates a question: the outcome and the policies that determined it.
-    fn answer(&self, request: &AccessRequest, asking: Asking) -> (Outcome, BTreeSet<String>) {
+    fn answer(&self, request: &AccessRequest, asking: Asking<'_>) -> (Outcome, BTreeSet<String>) {
         match self.evaluate(request, None, asking) {
             Err(reason) => (Outcome::Deny { reason }, BTreeSet::new()),
             Ok(e) if e.permits() => (
@@ -300,7 +301,7 @@ impl PolicyEngine {
     fn step_up_level(
         &self,
         request: &AccessRequest,
-        asking: Asking,
+        asking: Asking<'_>,
     ) -> Option<(Aal, BTreeSet<String>)> {
         if matches!(request.stage, Stage::TokenExchange(_)) {
             return None;
@@ -318,7 +319,7 @@ impl PolicyEngine {
         &self,
         request: &AccessRequest,
         aal: Option<Aal>,
-        asking: Asking,
+        asking: Asking<'_>,
     ) -> Result<Evaluation, DenyReason> {
         let internal = |error: BuildError| {
             tracing::error!(%error, "policy request could not be built");
@@ -327,10 +328,7 @@ impl PolicyEngine {
         let mut built = build(&self.names, request, aal).map_err(internal)?;
         let asking = match asking {
             Asking::Whole => Ask::Whole,
-            Asking::Split => {
-                let slice = self
-                    .policies
-                    .for_request(&built.action, built.principal.type_name());
+            Asking::Split(slice) => {
                 built.settle().map_err(internal)?;
                 let response = self.cedar(slice.guards(), &built, &self.names.any_scope())?;
                 Ask::Split {

@@ -119,13 +119,7 @@ fn a_policy_set_that_reads_the_clock_is_never_memoized() {
 /// no memo; returns the decision and whether the memo answered it.
 fn exact(engine: &PolicyEngine, request: &AccessRequest) -> (Decision, bool) {
     let kept = engine.kept_decisions();
-    let d = engine.decide(request);
-    let whole = engine.decide_unsplit(request);
-    assert_eq!(
-        d.outcome, whole.outcome,
-        "memo and whole evaluation disagree"
-    );
-    assert_eq!(d.determining_policies, whole.determining_policies);
+    let d = decide_checked(engine, request, "memo");
     (d, engine.kept_decisions() == kept)
 }
 

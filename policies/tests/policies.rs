@@ -13,14 +13,7 @@ type Case = (&'static str, AccessRequest, Option<&'static str>);
 fn check(cases: Vec<Case>) {
     let engine = engine();
     for (name, request, expected) in cases {
-        let d = engine.decide(&request);
-        // The split evaluation decides as Cedar does with every policy whole.
-        let whole = engine.decide_unsplit(&request);
-        assert_eq!(d.outcome, whole.outcome, "{name}: split and whole disagree");
-        assert_eq!(
-            d.determining_policies, whole.determining_policies,
-            "{name}: split and whole disagree on determining policies"
-        );
+        let d = decide_checked(&engine, &request, name);
         match (expected, d.granted()) {
             (Some(want), Some(got)) => assert_eq!(got.to_string(), want, "{name}"),
             (None, None) => {}

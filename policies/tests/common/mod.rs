@@ -158,13 +158,22 @@ pub fn denied(d: &Decision) -> DenyReason {
     }
 }
 
-/// Decides with a fresh engine, checking that the split evaluation agrees with Cedar asked
-/// with every policy whole.
+/// Decides with a fresh engine, checking the answer against Cedar asked with every policy
+/// whole.
 pub fn decide(request: &AccessRequest) -> Decision {
-    let engine = engine();
+    decide_checked(&engine(), request, "")
+}
+
+/// Decides with `engine` (split, and from its memo when it holds the question), checking
+/// the answer against Cedar asked with every policy whole and no memo; `what` names the
+/// case in a failure.
+pub fn decide_checked(engine: &PolicyEngine, request: &AccessRequest, what: &str) -> Decision {
     let d = engine.decide(request);
     let whole = engine.decide_unsplit(request);
-    assert_eq!(d.outcome, whole.outcome, "split and whole disagree");
-    assert_eq!(d.determining_policies, whole.determining_policies);
+    assert_eq!(d.outcome, whole.outcome, "{what}: split and whole disagree");
+    assert_eq!(
+        d.determining_policies, whole.determining_policies,
+        "{what}: split and whole disagree on determining policies"
+    );
     d
 }
