@@ -264,6 +264,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 fn spawn_background(state: Arc<AppState>) {
     state.proofing.spawn_trust_reload();
     state.policy.spawn_reload();
+    tokio::spawn(warm_tile_cache(state.clone()));
     let period = Duration::from_secs(state.config.keys.reload_every_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
@@ -292,6 +293,34 @@ fn spawn_background(state: Arc<AppState>) {
             }
         }
     });
+}
+
+/// Load the published tree's tiles into the proof cache, so a new or restarted replica
+/// answers inclusion proofs from memory from the start.
+async fn warm_tile_cache(state: Arc<AppState>) {
+    let started = std::time::Instant::now();
+    let tree = match state.log.published().await {
+        Ok(Some(tree)) => tree,
+        Ok(None) => return state.metrics.proof_cache_warmed(0),
+        Err(e) => {
+            tracing::warn!(error = %e, "warming the proof cache: no published tree");
+            return;
+        }
+    };
+    let mut source = crate::tlog::reader::FromStore(state.log.store.as_ref());
+    match state.log.cache.warm(&mut source, tree.size).await {
+        Ok(tiles) => {
+            let bytes = state.log.cache.bytes_used();
+            state.metrics.proof_cache_warmed(bytes);
+            tracing::info!(
+                tiles,
+                mib = bytes >> 20,
+                ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "proof cache warmed"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "warming the proof cache failed"),
+    }
 }
 
 /// Serve until SIGINT/SIGTERM, then finish in-flight requests.

@@ -165,7 +165,8 @@ pub struct LogSettings {
     /// Most entries integrated in one checkpoint.
     pub max_batch: u64,
     /// Memory for tiles kept to serve proofs (MiB); a tile of 256 hashes takes 16 KiB
-    /// expanded, so 256 MiB keep every tile of a 4-million-entry log.
+    /// expanded, so 1 GiB keeps every tile of a 16-million-entry log. Filled at start,
+    /// newest tiles first.
     pub tile_cache_mib: usize,
     /// Whether this replica takes part in sequencing (one replica at a time does, under a lock).
     pub sequencer: bool,
@@ -180,7 +181,7 @@ impl Default for LogSettings {
             prefix: "/log/".into(),
             integrate_every_ms: 250,
             max_batch: 100_000,
-            tile_cache_mib: 256,
+            tile_cache_mib: 1024,
             sequencer: true,
             witnesses: Vec::new(),
         }

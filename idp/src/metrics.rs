@@ -23,6 +23,8 @@ pub struct Metrics {
     decision_latency: Histogram,
     log_size: IntGauge,
     integration_delay: Histogram,
+    proof_cache_bytes: IntGauge,
+    proof_cache_warmed: IntGauge,
     /// The newest log index this replica committed, and when: the integration delay is
     /// measured from it to the first checkpoint that covers it.
     newest_commit: Mutex<Option<(u64, Instant)>>,
@@ -79,7 +81,17 @@ impl Metrics {
         registry.register(Box::new(decisions.clone()))?;
         registry.register(Box::new(token_latency.clone()))?;
         registry.register(Box::new(decision_latency.clone()))?;
+        let proof_cache_bytes = IntGauge::new(
+            "log_proof_cache_bytes",
+            "Memory held by tiles cached to serve inclusion proofs (set when warmed at start)",
+        )?;
+        let proof_cache_warmed = IntGauge::new(
+            "log_proof_cache_warmed",
+            "1 once the tiles of the published tree were loaded at start (within the budget)",
+        )?;
         registry.register(Box::new(log_size.clone()))?;
+        registry.register(Box::new(proof_cache_bytes.clone()))?;
+        registry.register(Box::new(proof_cache_warmed.clone()))?;
         registry.register(Box::new(integration_delay.clone()))?;
         Ok(Self {
             registry,
@@ -90,6 +102,8 @@ impl Metrics {
             decision_latency,
             log_size,
             integration_delay,
+            proof_cache_bytes,
+            proof_cache_warmed,
             newest_commit: Mutex::new(None),
         })
     }
@@ -138,6 +152,13 @@ impl Metrics {
             self.integration_delay.observe(at.elapsed().as_secs_f64());
             *newest = None;
         }
+    }
+
+    /// The proof cache was filled at start and holds `bytes`.
+    pub fn proof_cache_warmed(&self, bytes: usize) {
+        self.proof_cache_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.proof_cache_warmed.set(1);
     }
 
     /// The Prometheus text exposition format.

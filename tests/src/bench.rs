@@ -72,6 +72,21 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// CPU time (seconds) used so far by every process whose command name is `name` (all of
+/// PostgreSQL's backends, say), from `/proc`: what a run costs the services it talks to.
+pub fn cpu_seconds_of(name: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .filter_map(cpu_seconds)
+        .sum()
+}
+
 /// The `p` quantile of sorted latencies, in milliseconds.
 pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));

@@ -303,10 +303,40 @@ async fn the_log_survives_kill_9_during_issuance() {
                 backend.name()
             );
         }
+        // The restarted replica loaded the tree it found into its proof cache.
+        assert!(
+            proof_cache_warmed(&server).await > 0,
+            "no tile was cached at restart ({})",
+            backend.name()
+        );
         verify_token_proof(
             &server,
             claims_of(received.last().unwrap())["jti"].as_str().unwrap(),
         )
         .await;
     }
+}
+
+/// Bytes held by the server's proof cache once it reports it warmed at start.
+async fn proof_cache_warmed(server: &TestServer) -> i64 {
+    let gauge = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<i64>().ok())
+    };
+    for _ in 0..100 {
+        let text = server
+            .http()
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if gauge(&text, "glassgate_log_proof_cache_warmed ") == Some(1) {
+            return gauge(&text, "glassgate_log_proof_cache_bytes ").unwrap_or(0);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the proof cache did not report warm within 10 s");
 }

@@ -90,7 +90,20 @@ fn is_hash_hex(s: &str) -> bool {
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // On every issuance's path (commitments, chain): no formatter per byte.
+    fn digit(nibble: u8) -> char {
+        char::from(if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        })
+    }
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(digit(b >> 4));
+        out.push(digit(b & 0x0f));
+    }
+    out
 }
 
 /// SHA-256 of an entry's bytes: what the next entry's `prev` holds.
@@ -164,6 +177,15 @@ impl LogEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xf0, 0xff]), "000fa5f0ff");
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
+    }
 
     fn sample() -> LogEntry {
         LogEntry {

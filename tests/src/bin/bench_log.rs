@@ -7,7 +7,8 @@
 //! - `bench-log proofs --size N`: builds a log of N entries, starts the release server on
 //!   it, and requests inclusion proofs for random indexes at 64 connections (minimal
 //!   keep-alive HTTP/1.1 client); proofs/s, p50/p99. `--keep NAME` keeps the filled database
-//!   for the next run.
+//!   for the next run. The run waits until the server has warmed its proof cache (and says
+//!   how long that took); `--cold` starts as soon as the server is ready.
 //!
 //! DATABASE_URL=postgres://… target/release/bench-log appends --seconds 20
 
@@ -54,6 +55,11 @@ enum Mode {
         /// the temporary directory, so repeated runs on a large log skip the fill.
         #[arg(long)]
         keep: Option<String>,
+        /// Start requesting as soon as the server is ready, while it is still filling its
+        /// proof cache (by default the run waits until the cache is warm, and reports how
+        /// long that took).
+        #[arg(long)]
+        cold: bool,
     },
 }
 
@@ -93,7 +99,18 @@ async fn main() -> std::process::ExitCode {
             connections,
             server,
             keep,
-        } => proofs(&url, size, requests, connections, &server, keep.as_deref()).await,
+            cold,
+        } => {
+            let run = ProofRun {
+                size,
+                requests,
+                connections,
+                server: &server,
+                keep: keep.as_deref(),
+                cold,
+            };
+            proofs(&url, run).await
+        }
     };
     if keep.is_none() {
         drop_database(&name).await;
@@ -236,14 +253,24 @@ async fn appends(
     Ok(())
 }
 
-async fn proofs(
-    url: &str,
+struct ProofRun<'a> {
     size: u64,
     requests: usize,
     connections: usize,
-    server: &std::path::Path,
-    keep: Option<&str>,
-) -> Result<(), Failure> {
+    server: &'a std::path::Path,
+    keep: Option<&'a str>,
+    cold: bool,
+}
+
+async fn proofs(url: &str, run: ProofRun<'_>) -> Result<(), Failure> {
+    let ProofRun {
+        size,
+        requests,
+        connections,
+        server,
+        keep,
+        cold,
+    } = run;
     let kek_file = keep.map(|name| std::env::temp_dir().join(format!("{name}.kek")));
     let kek = match kek_file
         .as_ref()
@@ -323,6 +350,20 @@ async fn proofs(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    if !cold {
+        let warming = Instant::now();
+        while !warmed(&http, &base).await {
+            if warming.elapsed() > Duration::from_secs(600) {
+                let _ = child.kill();
+                return Err("the proof cache did not warm within 10 minutes".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!(
+            "proof cache warmed {:.1} s after ready",
+            warming.elapsed().as_secs_f64()
+        );
+    }
     let per = requests.div_ceil(connections);
     let host = format!("127.0.0.1:{port}");
     // Random indexes, requests built before the clock starts.
@@ -394,4 +435,15 @@ async fn proofs(
         );
     }
     Ok(())
+}
+
+/// Whether the server reports its proof cache warm (`glassgate_log_proof_cache_warmed 1`).
+async fn warmed(http: &reqwest::Client, base: &str) -> bool {
+    let Ok(response) = http.get(format!("{base}/metrics")).send().await else {
+        return false;
+    };
+    response.text().await.is_ok_and(|text| {
+        text.lines()
+            .any(|l| l.trim() == "glassgate_log_proof_cache_warmed 1")
+    })
 }
