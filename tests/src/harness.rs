@@ -363,6 +363,18 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The server's Prometheus metrics, as text.
+    pub async fn metrics(&self) -> String {
+        self.http()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// POST a form to `path` and return (status, headers, JSON body or Null).
     pub async fn post_form(
         &self,

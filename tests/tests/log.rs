@@ -324,15 +324,7 @@ async fn proof_cache_warmed(server: &TestServer) -> i64 {
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<i64>().ok())
     };
     for _ in 0..100 {
-        let text = server
-            .http()
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = server.metrics().await;
         if gauge(&text, "glassgate_log_proof_cache_warmed ") == Some(1) {
             return gauge(&text, "glassgate_log_proof_cache_bytes ").unwrap_or(0);
         }

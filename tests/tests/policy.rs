@@ -210,15 +210,7 @@ async fn policy_grants_narrows_refuses_and_steps_up() {
 
         // The operators' view (Prometheus): counts by purpose and refusal class, latency,
         // the log's size; no person in any label.
-        let metrics = server
-            .http()
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = server.metrics().await;
         for line in [
             r#"glassgate_tokens_issued_total{grant_type="authorization_code",purpose="T-IAS"} 1"#,
             r#"glassgate_tokens_issued_total{grant_type="client_credentials",purpose="T-PYMNT"} 1"#,

@@ -42,25 +42,28 @@ enum Mode {
         #[arg(long, default_value_t = 250)]
         interval_ms: u64,
     },
-    Proofs {
-        #[arg(long, default_value_t = 1_000_000)]
-        size: u64,
-        #[arg(long, default_value_t = 100_000)]
-        requests: usize,
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-        #[arg(long, default_value = "target/release/glassgate")]
-        server: std::path::PathBuf,
-        /// Fill (once) and keep the database of this name, with its key-encryption key in
-        /// the temporary directory, so repeated runs on a large log skip the fill.
-        #[arg(long)]
-        keep: Option<String>,
-        /// Start requesting as soon as the server is ready, while it is still filling its
-        /// proof cache (by default the run waits until the cache is warm, and reports how
-        /// long that took).
-        #[arg(long)]
-        cold: bool,
-    },
+    Proofs(ProofRun),
+}
+
+#[derive(clap::Args)]
+struct ProofRun {
+    #[arg(long, default_value_t = 1_000_000)]
+    size: u64,
+    #[arg(long, default_value_t = 100_000)]
+    requests: usize,
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    #[arg(long, default_value = "target/release/glassgate")]
+    server: std::path::PathBuf,
+    /// Fill (once) and keep the database of this name, with its key-encryption key in
+    /// the temporary directory, so repeated runs on a large log skip the fill.
+    #[arg(long)]
+    keep: Option<String>,
+    /// Start requesting as soon as the server is ready, while it is still filling its
+    /// proof cache (by default the run waits until the cache is warm, and reports how
+    /// long that took).
+    #[arg(long)]
+    cold: bool,
 }
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -69,7 +72,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let keep = match &args.mode {
-        Mode::Proofs { keep, .. } => keep.clone(),
+        Mode::Proofs(run) => run.keep.clone(),
         Mode::Appends { .. } => None,
     };
     let database = match &keep {
@@ -93,24 +96,7 @@ async fn main() -> std::process::ExitCode {
             appenders,
             interval_ms,
         } => appends(&url, seconds, appenders, interval_ms).await,
-        Mode::Proofs {
-            size,
-            requests,
-            connections,
-            server,
-            keep,
-            cold,
-        } => {
-            let run = ProofRun {
-                size,
-                requests,
-                connections,
-                server: &server,
-                keep: keep.as_deref(),
-                cold,
-            };
-            proofs(&url, run).await
-        }
+        Mode::Proofs(run) => proofs(&url, &run).await,
     };
     if keep.is_none() {
         drop_database(&name).await;
@@ -253,25 +239,18 @@ async fn appends(
     Ok(())
 }
 
-struct ProofRun<'a> {
-    size: u64,
-    requests: usize,
-    connections: usize,
-    server: &'a std::path::Path,
-    keep: Option<&'a str>,
-    cold: bool,
-}
-
-async fn proofs(url: &str, run: ProofRun<'_>) -> Result<(), Failure> {
+async fn proofs(url: &str, run: &ProofRun) -> Result<(), Failure> {
     let ProofRun {
         size,
         requests,
         connections,
-        server,
-        keep,
+        ref server,
+        ref keep,
         cold,
-    } = run;
-    let kek_file = keep.map(|name| std::env::temp_dir().join(format!("{name}.kek")));
+    } = *run;
+    let kek_file = keep
+        .as_ref()
+        .map(|name| std::env::temp_dir().join(format!("{name}.kek")));
     let kek = match kek_file
         .as_ref()
         .and_then(|f| std::fs::read_to_string(f).ok())
