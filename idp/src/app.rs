@@ -135,7 +135,7 @@ pub async fn build_state(
             .map_err(|e| StartError::Config(format!("provider directory: {e}")))?;
     Ok(Arc::new(AppState {
         clients: ClientCache::new(store.clients.clone()),
-        issuance: IssuanceWriter::spawn(store.tokens.clone()),
+        issuance: IssuanceWriter::spawn(store.tokens.clone(), metrics.clone()),
         config,
         store,
         ephemeral,

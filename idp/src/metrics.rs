@@ -25,6 +25,8 @@ pub struct Metrics {
     integration_delay: Histogram,
     proof_cache_bytes: IntGauge,
     proof_cache_warmed: IntGauge,
+    issuance_batch: Histogram,
+    issuance_commit: Histogram,
     /// The newest log index this replica committed, and when: the integration delay is
     /// measured from it to the first checkpoint that covers it.
     newest_commit: Mutex<Option<(u64, Instant)>>,
@@ -89,6 +91,26 @@ impl Metrics {
             "log_proof_cache_warmed",
             "1 once the tiles of the published tree were loaded at start (within the budget)",
         )?;
+        let issuance_batch = Histogram::with_opts(
+            HistogramOpts::new(
+                "issuance_batch_size",
+                "Issuances (tokens and logged events) written per group commit",
+            )
+            .buckets(vec![
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
+            ]),
+        )?;
+        let issuance_commit = Histogram::with_opts(
+            HistogramOpts::new(
+                "issuance_commit_duration_seconds",
+                "Time to write one group commit of issuances and their log entries",
+            )
+            .buckets(vec![
+                0.000_25, 0.000_5, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05, 0.25, 1.0,
+            ]),
+        )?;
+        registry.register(Box::new(issuance_batch.clone()))?;
+        registry.register(Box::new(issuance_commit.clone()))?;
         registry.register(Box::new(log_size.clone()))?;
         registry.register(Box::new(proof_cache_bytes.clone()))?;
         registry.register(Box::new(proof_cache_warmed.clone()))?;
@@ -104,6 +126,8 @@ impl Metrics {
             integration_delay,
             proof_cache_bytes,
             proof_cache_warmed,
+            issuance_batch,
+            issuance_commit,
             newest_commit: Mutex::new(None),
         })
     }
@@ -134,6 +158,12 @@ impl Metrics {
     }
 
     /// This replica committed log entries up to `index`.
+    /// One group commit of the issuance writer: how many issuances, and how long it took.
+    pub fn group_commit(&self, size: usize, took: Duration) {
+        self.issuance_batch.observe(size as f64);
+        self.issuance_commit.observe(took.as_secs_f64());
+    }
+
     pub fn committed(&self, index: u64) {
         if let Ok(mut newest) = self.newest_commit.lock()
             && newest.is_none_or(|(i, _)| i < index)

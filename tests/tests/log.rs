@@ -190,9 +190,22 @@ async fn three_replicas_issue_into_one_consistent_log() {
             jtis_of(&second, 40),
             jtis_of(&third, 40)
         );
-        let all: Vec<String> = [a, b, c].concat();
+        let mut all: Vec<String> = [a, b, c].concat();
         assert_eq!(all.len(), 120);
-        let (size_checkpoint, _) = wait_for_size(&first, 120).await;
+        // Taking turns: each replica's remembered log head is stale at every issuance, so
+        // each append misses its compare-and-swap, writes nothing, and goes through the
+        // locking path; the indexes still follow one another with no gap.
+        let mut previous = None;
+        for round in 0..12 {
+            let server = [&first, &second, &third][round % 3];
+            let (token, index) = m2m_token_and_index(server).await;
+            if let Some(previous) = previous {
+                assert_eq!(index, previous + 1, "round {round}");
+            }
+            previous = Some(index);
+            all.push(claims_of(&token)["jti"].as_str().unwrap().to_owned());
+        }
+        let (size_checkpoint, _) = wait_for_size(&first, 132).await;
         let (checkpoint, entries) = audit(&second).await;
         assert!(checkpoint.size >= size_checkpoint.size);
         let logged: HashSet<String> = entries.iter().filter_map(|e| e.jti.clone()).collect();

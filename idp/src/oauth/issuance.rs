@@ -7,6 +7,7 @@
 //! so a token and its log entry exist together or not at all.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use glassgate_keys::Algorithm;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{OAuthError, OAuthResult};
 use crate::jose;
+use crate::metrics::Metrics;
 use crate::store::TokenRepository;
 use crate::store::model::{
     AccessTokenRecord, GrantRecord, Issuance, IssuanceOutcome, PendingEntry, RefreshTokenRecord,
@@ -36,9 +38,9 @@ pub struct IssuanceWriter {
 }
 
 impl IssuanceWriter {
-    pub fn spawn(tokens: Arc<dyn TokenRepository>) -> Self {
+    pub fn spawn(tokens: Arc<dyn TokenRepository>, metrics: Arc<Metrics>) -> Self {
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(tokens, receiver));
+        tokio::spawn(run(tokens, metrics, receiver));
         Self { sender }
     }
 
@@ -64,11 +66,18 @@ impl IssuanceWriter {
     }
 }
 
-async fn run(tokens: Arc<dyn TokenRepository>, mut receiver: mpsc::Receiver<Job>) {
+async fn run(
+    tokens: Arc<dyn TokenRepository>,
+    metrics: Arc<Metrics>,
+    mut receiver: mpsc::Receiver<Job>,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (batch, replies): (Vec<Issuance>, Vec<_>) = jobs.drain(..).unzip();
-        match commit_batch(tokens.as_ref(), &batch).await {
+        let started = Instant::now();
+        let committed = commit_batch(tokens.as_ref(), &batch).await;
+        metrics.group_commit(batch.len(), started.elapsed());
+        match committed {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));

@@ -134,7 +134,10 @@ async fn appends(
 ) -> Result<(), Failure> {
     let (_, kek) = Kek::generate()?;
     let (config, store, log) = open_log(url, &kek).await?;
-    let writer = IssuanceWriter::spawn(store.tokens.clone());
+    let writer = IssuanceWriter::spawn(
+        store.tokens.clone(),
+        Arc::new(glassgate_idp::metrics::Metrics::new()?),
+    );
     let published: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sequencer_task = {
@@ -267,7 +270,10 @@ async fn proofs(url: &str, run: &ProofRun) -> Result<(), Failure> {
     {
         // Fill through the real path: batched commits, then integration.
         let (config, store, log) = open_log(url, &kek).await?;
-        let writer = IssuanceWriter::spawn(store.tokens.clone());
+        let writer = IssuanceWriter::spawn(
+            store.tokens.clone(),
+            Arc::new(glassgate_idp::metrics::Metrics::new()?),
+        );
         let started = Instant::now();
         let mut sent = store.log.tree().await?.map_or(0, |t| t.size);
         while sent < size {

@@ -153,7 +153,13 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         percentile_ms(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
-    let decision = policy_decision_mean_us(base).await;
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let decision = histogram_mean(&metrics, "glassgate_policy_decision_duration_seconds");
     if let ((Some(s0), Some(d0)), (Some(s1), Some(d1))) = (cpu_before, cpu_after) {
         let per = |seconds: f64| seconds * 1e6 / latencies.len().max(1) as f64;
         let database = per(services_after.0 - services_before.0);
@@ -167,10 +173,20 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         );
         if let Some(decision) = decision {
             println!(
-                "policy decision: mean {decision:.1} µs, {:.0} % of the server CPU per request",
-                100.0 * decision / per(s1 - s0).max(f64::MIN_POSITIVE)
+                "policy decision: mean {:.1} µs, {:.0} % of the server CPU per request",
+                decision * 1e6,
+                100.0 * decision * 1e6 / per(s1 - s0).max(f64::MIN_POSITIVE)
             );
         }
+    }
+    if let (Some(size), Some(took)) = (
+        histogram_mean(&metrics, "glassgate_issuance_batch_size"),
+        histogram_mean(&metrics, "glassgate_issuance_commit_duration_seconds"),
+    ) {
+        println!(
+            "group commit: mean {size:.1} issuances per batch, {:.2} ms per commit (warm-up included)",
+            took * 1e3
+        );
     }
     if let (Some(before), Some(after)) = (rss_before, rss_mib(pid)) {
         println!("server RSS: {before:.0} MiB after warm-up, {after:.0} MiB after the run");
@@ -181,21 +197,20 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
     Ok(())
 }
 
-/// The server's mean policy-decision time, from its own histogram (`/metrics`).
-async fn policy_decision_mean_us(base: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let value = |name: &str| -> Option<f64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+/// The mean of a histogram in the server's `/metrics` text (`None` before any sample).
+fn histogram_mean(metrics: &str, name: &str) -> Option<f64> {
+    let value = |suffix: &str| -> Option<f64> {
+        metrics.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .strip_prefix(suffix)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
     };
-    let sum = value("glassgate_policy_decision_duration_seconds_sum")?;
-    let count = value("glassgate_policy_decision_duration_seconds_count")?;
-    (count > 0.0).then(|| sum * 1e6 / count)
+    let (sum, count) = (value("_sum")?, value("_count")?);
+    (count > 0.0).then(|| sum / count)
 }
 
 /// Send `requests` over `connections` keep-alive connections; latencies and failure count.

@@ -67,7 +67,13 @@ impl ClaimRepository for Backend {
             }
         }
         let now = crate::clock::now();
-        super::log::sequence(&mut tx, std::slice::from_ref(log), now).await?;
+        super::log::sequence(
+            &mut tx,
+            super::append::AccessTokenColumns::default(),
+            std::slice::from_ref(log),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(imported)
     }

@@ -6,63 +6,31 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::Backend;
-use crate::store::model::{
-    PendingEntry, SequencedEntry, StoredTile, TreeState, chain, digest_from, to_i64, to_u64,
-};
-use crate::store::{IntegrationTxn, LogRepository, StoreResult};
+use super::append::{AccessTokenColumns, Written, append, read_head};
+use crate::store::model::{PendingEntry, StoredTile, TreeState, digest_from, to_i64, to_u64};
+use crate::store::{IntegrationTxn, LogRepository, StoreError, StoreResult};
 
 /// Advisory-lock key of the log sequencer ("GGTLOG").
 const SEQUENCER_LOCK: i64 = 0x4747_544c_4f47;
 
-/// Give `pending` their indexes and chain them, inside the caller's transaction. The head
-/// row is locked last and held only until the caller commits.
+/// Give `pending` their indexes and chain them, with `tokens`, inside the caller's
+/// transaction. The head row is locked last and held only until the caller commits.
 pub(super) async fn sequence(
     tx: &mut Transaction<'_, Postgres>,
+    tokens: AccessTokenColumns,
     pending: &[PendingEntry],
     now: i64,
-) -> StoreResult<Option<i64>> {
-    if pending.is_empty() {
+) -> StoreResult<Option<Written>> {
+    if pending.is_empty() && tokens.is_empty() {
         return Ok(None);
     }
-    let (next_index, last): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT next_index, last_digest FROM log_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut **tx)
-            .await?;
-    let (entries, last_digest) = chain(pending, next_index, digest_from(&last)?)?;
-    let (about_people, about_idx) = SequencedEntry::about_rows(&entries);
-    let mut idx = Vec::with_capacity(entries.len());
-    let mut bytes = Vec::with_capacity(entries.len());
-    let mut jti = Vec::with_capacity(entries.len());
-    let mut sealed = Vec::with_capacity(entries.len());
-    for e in entries {
-        idx.push(e.index);
-        bytes.push(e.bytes);
-        jti.push(e.jti_hash);
-        sealed.push(e.sealed_record);
+    let head = read_head(&mut **tx, true).await?;
+    match append(&mut **tx, head, tokens, pending, now).await? {
+        Some(written) => Ok(Some(written)),
+        None => Err(StoreError::Corrupt(
+            "the log head moved while its row was locked".into(),
+        )),
     }
-    let count = to_i64(idx.len() as u64)?;
-    // One statement, so the head stays locked for one round trip before the commit.
-    sqlx::query(
-        "WITH entries AS (INSERT INTO log_entries (idx, entry, jti_hash, created_at) \
-         SELECT i, e, j, $4 FROM UNNEST($1::bigint[], $2::bytea[], $3::text[]) AS t(i, e, j)), \
-         records AS (INSERT INTO log_records (idx, sealed) \
-         SELECT * FROM UNNEST($1::bigint[], $5::bytea[])), \
-         subjects AS (INSERT INTO log_subjects (subject, idx) \
-         SELECT * FROM UNNEST($8::text[], $9::bigint[])) \
-         UPDATE log_head SET next_index = $6, last_digest = $7 WHERE id = 1",
-    )
-    .bind(&idx)
-    .bind(&bytes)
-    .bind(&jti)
-    .bind(now)
-    .bind(&sealed)
-    .bind(next_index + count)
-    .bind(last_digest.as_slice())
-    .bind(&about_people)
-    .bind(&about_idx)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Some(next_index))
 }
 
 async fn read_tiles<'e, E: sqlx::PgExecutor<'e>>(
@@ -214,8 +182,11 @@ impl IntegrationTxn for Integration {
 impl LogRepository for Backend {
     async fn append(&self, entries: &[PendingEntry], now: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sequence(&mut tx, entries, now).await?;
+        let written = sequence(&mut tx, AccessTokenColumns::default(), entries, now).await?;
         tx.commit().await?;
+        if let Some(written) = written {
+            self.head.set(Some(written.head));
+        }
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! PostgreSQL backend: production. Batches of issuances are written with one multi-row
-//! `UNNEST` insert per table, so one round trip carries a whole batch.
+//! `UNNEST` insert per table; a batch of access tokens and log entries only is one statement
+//! and one round trip (see `append`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use super::model::*;
 
 mod accounts;
+mod append;
 mod claims;
 mod consents;
 mod log;
@@ -28,6 +30,8 @@ const KEY_ROTATION_LOCK: i64 = 0x4747_4b45_5953;
 #[derive(Clone)]
 pub(super) struct Backend {
     pub(super) pool: PgPool,
+    /// The log head as this replica's last append left it.
+    head: append::KnownHead,
 }
 
 pub async fn open(url: &str) -> StoreResult<Store> {
@@ -37,7 +41,10 @@ pub async fn open(url: &str) -> StoreResult<Store> {
         .connect(url)
         .await?;
     MIGRATOR.run(&pool).await?;
-    let backend = Arc::new(Backend { pool });
+    let backend = Arc::new(Backend {
+        pool,
+        head: append::KnownHead::default(),
+    });
     Ok(Store {
         accounts: backend.clone(),
         consents: backend.clone(),
@@ -189,66 +196,6 @@ impl KeyRepository for Backend {
     }
 }
 
-/// Column arrays of the access tokens of a batch, for one `UNNEST` insert.
-#[derive(Default)]
-struct AccessTokenColumns {
-    jti: Vec<String>,
-    client_id: Vec<String>,
-    subject: Vec<String>,
-    grant_id: Vec<Option<String>>,
-    scope: Vec<String>,
-    audience: Vec<String>,
-    issued_at: Vec<i64>,
-    expires_at: Vec<i64>,
-    cnf_jkt: Vec<Option<String>>,
-    purpose: Vec<Option<String>>,
-    context: Vec<Option<String>>,
-}
-
-impl AccessTokenColumns {
-    fn push(&mut self, t: &AccessTokenRecord) {
-        self.jti.push(t.jti.clone());
-        self.client_id.push(t.client_id.clone());
-        self.subject.push(t.subject.clone());
-        self.grant_id.push(t.grant_id.clone());
-        self.scope.push(t.scope.clone());
-        self.audience.push(t.audience.clone());
-        self.issued_at.push(t.issued_at);
-        self.expires_at.push(t.expires_at);
-        self.cnf_jkt.push(t.cnf_jkt.clone());
-        self.purpose.push(t.purpose.clone());
-        self.context.push(t.context.to_stored());
-    }
-}
-
-async fn insert_access_tokens(
-    tx: &mut Transaction<'_, Postgres>,
-    c: AccessTokenColumns,
-) -> StoreResult<()> {
-    if c.jti.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO access_tokens (jti, client_id, subject, grant_id, scope, audience, issued_at, expires_at, cnf_jkt, purpose, context) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])",
-    )
-    .bind(c.jti)
-    .bind(c.client_id)
-    .bind(c.subject)
-    .bind(c.grant_id)
-    .bind(c.scope)
-    .bind(c.audience)
-    .bind(c.issued_at)
-    .bind(c.expires_at)
-    .bind(c.cnf_jkt)
-    .bind(c.purpose)
-    .bind(c.context)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Grants, refresh tokens and refresh rotation are rare next to access tokens: row by row.
 async fn write_user_parts(
     tx: &mut Transaction<'_, Postgres>,
@@ -303,12 +250,40 @@ async fn write_user_parts(
     Ok(IssuanceOutcome::Committed { log_index: None })
 }
 
-#[async_trait]
-impl TokenRepository for Backend {
-    async fn commit(&self, batch: &[Issuance]) -> StoreResult<Vec<IssuanceOutcome>> {
+impl Backend {
+    /// A batch of access tokens and log entries only, as one statement on the head this
+    /// replica last wrote; `None` (nothing written) when that head is unknown or moved.
+    async fn commit_appends(
+        &self,
+        batch: &[Issuance],
+    ) -> StoreResult<Option<Vec<IssuanceOutcome>>> {
+        let head = match self.head.get() {
+            Some(head) => head,
+            None => append::read_head(&self.pool, false).await?,
+        };
+        let mut tokens = append::AccessTokenColumns::default();
+        let mut entries = Vec::new();
+        for issuance in batch {
+            issuance.access_tokens.iter().for_each(|t| tokens.push(t));
+            entries.extend(issuance.log.iter().cloned());
+        }
+        let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
+        self.head.set(None);
+        let Some(written) = append::append(&self.pool, head, tokens, &entries, now).await? else {
+            return Ok(None);
+        };
+        self.head.set(Some(written.head));
+        let mut outcomes = vec![IssuanceOutcome::Committed { log_index: None }; batch.len()];
+        assign_log_indexes(&mut outcomes, batch, written.first);
+        Ok(Some(outcomes))
+    }
+
+    /// Any batch, in a transaction that locks the log head's row before its last statement.
+    async fn commit_locked(&self, batch: &[Issuance]) -> StoreResult<Vec<IssuanceOutcome>> {
+        self.head.set(None);
         let mut tx = self.pool.begin().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut access = AccessTokenColumns::default();
+        let mut tokens = append::AccessTokenColumns::default();
         let mut entries = Vec::new();
         for issuance in batch {
             let needs_rows = issuance.grant.is_some()
@@ -320,18 +295,32 @@ impl TokenRepository for Backend {
                 IssuanceOutcome::Committed { log_index: None }
             };
             if outcome != IssuanceOutcome::RefreshAlreadyUsed {
-                issuance.access_tokens.iter().for_each(|t| access.push(t));
+                issuance.access_tokens.iter().for_each(|t| tokens.push(t));
                 entries.extend(issuance.log.iter().cloned());
             }
             outcomes.push(outcome);
         }
-        insert_access_tokens(&mut tx, access).await?;
-        // Last, so the log head's row lock is held only for the end of the transaction.
         let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
-        let first = log::sequence(&mut tx, &entries, now).await?;
-        assign_log_indexes(&mut outcomes, batch, first);
+        let written = log::sequence(&mut tx, tokens, &entries, now).await?;
         tx.commit().await?;
+        if let Some(written) = written {
+            assign_log_indexes(&mut outcomes, batch, written.first);
+            self.head.set(Some(written.head));
+        }
         Ok(outcomes)
+    }
+}
+
+#[async_trait]
+impl TokenRepository for Backend {
+    async fn commit(&self, batch: &[Issuance]) -> StoreResult<Vec<IssuanceOutcome>> {
+        let appends_only = batch.iter().all(|i| {
+            i.grant.is_none() && i.consume_refresh.is_none() && i.refresh_tokens.is_empty()
+        });
+        if appends_only && let Some(outcomes) = self.commit_appends(batch).await? {
+            return Ok(outcomes);
+        }
+        self.commit_locked(batch).await
     }
 
     async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenState>> {
