@@ -12,7 +12,7 @@ use glassgate_keys::Signer;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use jwk::{PublicKey, VerifyAlg, select};
+pub use jwk::{PreparedKey, PublicKey, VerifyAlg, VerifyingKey, select, select_position};
 
 /// Largest compact JWS we parse: generous for a client assertion with an `x5c` chain.
 pub const MAX_JWS_LEN: usize = 16 * 1024;
@@ -105,7 +105,7 @@ impl Jws {
         self.claims.get(name).and_then(Value::as_i64)
     }
 
-    pub fn verify(&self, key: &PublicKey) -> Result<(), JoseError> {
+    pub fn verify(&self, key: &impl VerifyingKey) -> Result<(), JoseError> {
         key.verify(self.alg, self.signing_input.as_bytes(), &self.signature)
     }
 }
@@ -157,6 +157,39 @@ mod tests {
             jws.verify(&key).unwrap();
             assert_eq!(jws.claim_str("sub"), Some("x"));
         }
+    }
+
+    #[test]
+    fn a_prepared_key_verifies_as_the_key_it_was_made_from() {
+        for alg in [Algorithm::Es256, Algorithm::Rs256, Algorithm::EdDsa] {
+            let (token, key) = signed(alg);
+            let (_, other) = signed(alg);
+            let jws = Jws::parse(&token).unwrap();
+            let prepared = PreparedKey::new(key.clone());
+            jws.verify(&prepared).unwrap();
+            assert_eq!(
+                jws.verify(&PreparedKey::new(other)).unwrap_err(),
+                JoseError::BadSignature
+            );
+            let mut parts: Vec<&str> = token.split('.').collect();
+            let forged = b64(br#"{"sub":"y"}"#);
+            parts[1] = &forged;
+            let forged = Jws::parse(&parts.join(".")).unwrap();
+            assert_eq!(
+                forged.verify(&prepared).unwrap_err(),
+                JoseError::BadSignature
+            );
+        }
+        // Parsed for ES256, a P-256 key still refuses a token that claims another algorithm.
+        let (_, p256) = signed(Algorithm::Es256);
+        let (rsa_token, _) = signed(Algorithm::Rs256);
+        assert_eq!(
+            Jws::parse(&rsa_token)
+                .unwrap()
+                .verify(&PreparedKey::new(p256))
+                .unwrap_err(),
+            JoseError::KeyMismatch
+        );
     }
 
     #[test]

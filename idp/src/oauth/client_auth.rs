@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::ephemeral::keys;
 use crate::error::{Challenge, OAuthError, OAuthResult};
-use crate::jose::{Jws, VerifyAlg};
+use crate::jose::{Jws, PreparedKey, VerifyAlg};
 use crate::store::model::{ClientAuthMethod, ClientSource};
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -218,14 +218,19 @@ async fn private_key_jwt(
     }
     // A UDAP member proves itself with its certificate chain; others with a registered key.
     let udap_member = client.record.source == ClientSource::Udap;
+    let member_key;
     let key = if udap_member {
-        crate::udap::assertion::member_key(state, &jws, client_id).map_err(|e| failed(e, false))?
+        member_key = PreparedKey::new(
+            crate::udap::assertion::member_key(state, &jws, client_id)
+                .map_err(|e| failed(e, false))?,
+        );
+        &member_key
     } else {
         client
             .key(jws.header_str("kid"))
             .ok_or_else(|| failed("no registered key matches the client assertion", false))?
     };
-    jws.verify(&key)
+    jws.verify(key)
         .map_err(|e| failed(format!("client assertion: {e}"), false))?;
 
     let issuer = state.config.issuer.as_str();

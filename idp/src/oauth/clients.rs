@@ -8,27 +8,42 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::{OAuthError, OAuthResult};
-use crate::jose::{PublicKey, select};
+use crate::jose::{PreparedKey, PublicKey, select_position};
 use crate::store::ClientRepository;
 use crate::store::model::ClientRecord;
 
 const TTL: Duration = Duration::from_secs(10);
 const MAX_ENTRIES: usize = 10_000;
 
-/// A client with its JWKS parsed once.
-#[derive(Debug)]
+/// A client with its JWKS parsed once, keys included.
 pub struct Client {
     pub record: ClientRecord,
-    jwks: Option<Value>,
+    /// The JWKS members, and beside each its key (`None` where the JWK is unusable).
+    jwks: Vec<Value>,
+    keys: Vec<Option<PreparedKey>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
     pub fn new(record: ClientRecord) -> Self {
-        let jwks = record
+        let jwks: Vec<Value> = record
             .jwks
             .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok());
-        Self { record, jwks }
+            .and_then(|j| serde_json::from_str::<Value>(j).ok())
+            .and_then(|j| j.get("keys")?.as_array().cloned())
+            .unwrap_or_default();
+        let keys = jwks
+            .iter()
+            .map(|jwk| PublicKey::from_jwk(jwk).ok().map(PreparedKey::new))
+            .collect();
+        Self { record, jwks, keys }
     }
 
     pub fn id(&self) -> &str {
@@ -36,9 +51,8 @@ impl Client {
     }
 
     /// The client's verification key named by `kid` (or its only key).
-    pub fn key(&self, kid: Option<&str>) -> Option<PublicKey> {
-        let jwks = self.jwks.as_ref()?;
-        PublicKey::from_jwk(select(jwks, kid)?).ok()
+    pub fn key(&self, kid: Option<&str>) -> Option<&PreparedKey> {
+        self.keys.get(select_position(&self.jwks, kid)?)?.as_ref()
     }
 }
 
