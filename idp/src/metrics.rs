@@ -32,6 +32,11 @@ pub struct Metrics {
     newest_commit: Mutex<Option<(u64, Instant)>>,
 }
 
+/// An unlabelled histogram with its buckets.
+fn histogram(name: &str, help: &str, buckets: &[f64]) -> Result<Histogram, prometheus::Error> {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))
+}
+
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("glassgate".into()), None)?;
@@ -60,23 +65,19 @@ impl Metrics {
             ]),
             &["outcome"],
         )?;
-        let decision_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "policy_decision_duration_seconds",
-                "Time to evaluate one policy decision",
-            )
-            .buckets(vec![
+        let decision_latency = histogram(
+            "policy_decision_duration_seconds",
+            "Time to evaluate one policy decision",
+            &[
                 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005,
-            ]),
+            ],
         )?;
         let log_size = IntGauge::new("log_size", "Entries in the latest signed checkpoint")?;
-        let integration_delay = Histogram::with_opts(
-            HistogramOpts::new(
-                "log_integration_delay_seconds",
-                "From an entry's commit to the first checkpoint covering it (sampled: the newest \
-                 entry this replica committed, once per checkpoint)",
-            )
-            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        let integration_delay = histogram(
+            "log_integration_delay_seconds",
+            "From an entry's commit to the first checkpoint covering it (sampled: the newest \
+             entry this replica committed, once per checkpoint)",
+            &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
         )?;
         registry.register(Box::new(issued.clone()))?;
         registry.register(Box::new(refused.clone()))?;
@@ -91,23 +92,17 @@ impl Metrics {
             "log_proof_cache_warmed",
             "1 once the tiles of the published tree were loaded at start (within the budget)",
         )?;
-        let issuance_batch = Histogram::with_opts(
-            HistogramOpts::new(
-                "issuance_batch_size",
-                "Issuances (tokens and logged events) written per group commit",
-            )
-            .buckets(vec![
-                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
-            ]),
+        let issuance_batch = histogram(
+            "issuance_batch_size",
+            "Issuances (tokens and logged events) written per group commit",
+            &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
         )?;
-        let issuance_commit = Histogram::with_opts(
-            HistogramOpts::new(
-                "issuance_commit_duration_seconds",
-                "Time to write one group commit of issuances and their log entries",
-            )
-            .buckets(vec![
+        let issuance_commit = histogram(
+            "issuance_commit_duration_seconds",
+            "Time to write one group commit of issuances and their log entries",
+            &[
                 0.000_25, 0.000_5, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05, 0.25, 1.0,
-            ]),
+            ],
         )?;
         registry.register(Box::new(issuance_batch.clone()))?;
         registry.register(Box::new(issuance_commit.clone()))?;
@@ -157,13 +152,13 @@ impl Metrics {
         self.decision_latency.observe(took.as_secs_f64());
     }
 
-    /// This replica committed log entries up to `index`.
     /// One group commit of the issuance writer: how many issuances, and how long it took.
     pub fn group_commit(&self, size: usize, took: Duration) {
         self.issuance_batch.observe(size as f64);
         self.issuance_commit.observe(took.as_secs_f64());
     }
 
+    /// This replica committed log entries up to `index`.
     pub fn committed(&self, index: u64) {
         if let Ok(mut newest) = self.newest_commit.lock()
             && newest.is_none_or(|(i, _)| i < index)

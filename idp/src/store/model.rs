@@ -271,6 +271,14 @@ pub struct Issuance {
     pub log: Vec<PendingEntry>,
 }
 
+impl Issuance {
+    /// Whether it writes more than access tokens and log entries: a grant, refresh tokens
+    /// or a refresh token's rotation.
+    pub fn writes_user_rows(&self) -> bool {
+        self.grant.is_some() || self.consume_refresh.is_some() || !self.refresh_tokens.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssuanceOutcome {
     /// Written; `log_index` is the index of the issuance's first log entry.

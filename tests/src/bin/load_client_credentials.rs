@@ -153,12 +153,11 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         percentile_ms(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .map_err(|e| e.to_string())?
-        .text()
-        .await
-        .map_err(|e| e.to_string())?;
+    // Figures from the server's own histograms; the run stands without them.
+    let metrics = match reqwest::get(format!("{base}/metrics")).await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
     let decision = histogram_mean(&metrics, "glassgate_policy_decision_duration_seconds");
     if let ((Some(s0), Some(d0)), (Some(s1), Some(d1))) = (cpu_before, cpu_after) {
         let per = |seconds: f64| seconds * 1e6 / latencies.len().max(1) as f64;

@@ -286,10 +286,7 @@ impl Backend {
         let mut tokens = append::AccessTokenColumns::default();
         let mut entries = Vec::new();
         for issuance in batch {
-            let needs_rows = issuance.grant.is_some()
-                || issuance.consume_refresh.is_some()
-                || !issuance.refresh_tokens.is_empty();
-            let outcome = if needs_rows {
+            let outcome = if issuance.writes_user_rows() {
                 write_user_parts(&mut tx, issuance).await?
             } else {
                 IssuanceOutcome::Committed { log_index: None }
@@ -314,9 +311,7 @@ impl Backend {
 #[async_trait]
 impl TokenRepository for Backend {
     async fn commit(&self, batch: &[Issuance]) -> StoreResult<Vec<IssuanceOutcome>> {
-        let appends_only = batch.iter().all(|i| {
-            i.grant.is_none() && i.consume_refresh.is_none() && i.refresh_tokens.is_empty()
-        });
+        let appends_only = !batch.iter().any(Issuance::writes_user_rows);
         if appends_only && let Some(outcomes) = self.commit_appends(batch).await? {
             return Ok(outcomes);
         }
