@@ -121,20 +121,72 @@ mod tests {
         assert_eq!(store.increment("c", ttl).await.unwrap(), 2);
     }
 
+    /// Replay checks sent at once (so the Redis store pipelines them together): each key is
+    /// stored by exactly one of its racers, and each racer learns whether it was that one.
+    async fn concurrent_replay_checks(store: Arc<dyn EphemeralStore>) {
+        const KEYS: usize = 40;
+        const RACERS: usize = 5;
+        let ttl = Duration::from_secs(30);
+        let mut racers = Vec::new();
+        for racer in 0..RACERS {
+            for key in 0..KEYS {
+                let store = store.clone();
+                racers.push(tokio::spawn(async move {
+                    let value = racer.to_string();
+                    let stored = store
+                        .insert_new(&format!("jti:{key}"), value.as_bytes(), ttl)
+                        .await
+                        .unwrap();
+                    (key, value, stored)
+                }));
+            }
+        }
+        let mut winners = vec![Vec::new(); KEYS];
+        for racer in racers {
+            let (key, value, stored) = racer.await.unwrap();
+            if stored {
+                winners[key].push(value);
+            }
+        }
+        for (key, won) in winners.iter().enumerate() {
+            assert_eq!(won.len(), 1, "key {key}: stored by {won:?}");
+            let kept = store.get(&format!("jti:{key}")).await.unwrap();
+            assert_eq!(kept.as_deref(), Some(won[0].as_bytes()), "key {key}");
+        }
+    }
+
+    pub(super) fn redis_url() -> Option<String> {
+        let url = std::env::var("REDIS_URL").ok();
+        if url.is_none() {
+            assert!(std::env::var("CI").is_err(), "REDIS_URL must be set in CI");
+            eprintln!("REDIS_URL not set: skipping a Redis test");
+        }
+        url
+    }
+
     #[tokio::test]
     async fn memory_store_honours_the_contract() {
         contract(&MemoryStore::new()).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_store_answers_concurrent_replay_checks() {
+        concurrent_replay_checks(Arc::new(MemoryStore::new())).await;
+    }
+
     #[tokio::test]
     async fn redis_store_honours_the_contract() {
-        let Some(url) = std::env::var("REDIS_URL").ok() else {
-            assert!(std::env::var("CI").is_err(), "REDIS_URL must be set in CI");
-            eprintln!("REDIS_URL not set: skipping the Redis contract test");
-            return;
-        };
+        let Some(url) = redis_url() else { return };
         let prefix = format!("gg-test-{}:", std::process::id());
         contract(&RedisStore::connect(&url, &prefix).await.unwrap()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_store_answers_concurrent_replay_checks() {
+        let Some(url) = redis_url() else { return };
+        let prefix = format!("gg-test-{}-race:", std::process::id());
+        let store = RedisStore::connect(&url, &prefix).await.unwrap();
+        concurrent_replay_checks(Arc::new(store)).await;
     }
 
     #[tokio::test]

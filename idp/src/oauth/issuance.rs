@@ -173,7 +173,7 @@ pub fn access_token(
     who: &TokenSubject<'_>,
 ) -> OAuthResult<(String, AccessTokenRecord)> {
     let now = clock::now();
-    let jti = super::random_token()?;
+    let jti = super::token_id()?;
     let ttl = match (who.grant, who.delegation) {
         // A client acting for itself (client_credentials).
         (None, None) => state

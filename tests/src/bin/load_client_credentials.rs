@@ -11,6 +11,8 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use glassgate_idp::jose::{Jws, PreparedKey, PublicKey};
+use glassgate_keys::{Algorithm, Signer, SoftwareSigner};
 use glassgate_tests::bench::{
     RawConnection, cpu_seconds, cpu_seconds_of, drop_database, form_request, fresh_database,
     percentile_ms,
@@ -127,6 +129,7 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
             form_request(host, "/token", &body(jwt))
         })
         .collect();
+    let crypto = crypto_reference(key, &token_url)?;
     let measured = requests.split_off(args.warmup);
     drive(host, requests, args.connections).await?;
     let rss_before = rss_mib(pid);
@@ -187,6 +190,11 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
             took * 1e3
         );
     }
+    println!(
+        "this host's ES256 (the server's code, one thread): verify {:.1} µs, sign {:.1} µs; \
+         a request does one of each",
+        crypto.verify_us, crypto.sign_us
+    );
     if let (Some(before), Some(after)) = (rss_before, rss_mib(pid)) {
         println!("server RSS: {before:.0} MiB after warm-up, {after:.0} MiB after the run");
     }
@@ -194,6 +202,40 @@ async fn measure(args: &Args, base: &str, key: &TestKey, pid: u32) -> Result<(),
         return Err(format!("{failures} requests failed"));
     }
     Ok(())
+}
+
+/// What one ES256 verification and one signature cost on this host, timed with the code the
+/// server runs for them. Hosts differ (the same build has measured 1.8x apart): this lets a
+/// reader compare runs made on different machines.
+struct CryptoReference {
+    verify_us: f64,
+    sign_us: f64,
+}
+
+fn crypto_reference(key: &TestKey, token_url: &str) -> Result<CryptoReference, String> {
+    const ROUNDS: u32 = 2_000;
+    let jwt = assertion(key, &assertion_claims("bench", token_url));
+    let jws = Jws::parse(&jwt).map_err(|e| e.to_string())?;
+    let public = PublicKey::from_jwk(&key.public_jwk()).map_err(|e| e.to_string())?;
+    let prepared = PreparedKey::new(public);
+    let started = Instant::now();
+    for _ in 0..ROUNDS {
+        jws.verify(&prepared).map_err(|e| e.to_string())?;
+    }
+    let verify = started.elapsed();
+    let signer = SoftwareSigner::generate(Algorithm::Es256)
+        .map_err(|e| e.to_string())?
+        .0;
+    let started = Instant::now();
+    for _ in 0..ROUNDS {
+        signer.sign(jwt.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    let sign = started.elapsed();
+    let micros = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(ROUNDS);
+    Ok(CryptoReference {
+        verify_us: micros(verify),
+        sign_us: micros(sign),
+    })
 }
 
 /// The mean of a histogram in the server's `/metrics` text (`None` before any sample).
