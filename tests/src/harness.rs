@@ -460,27 +460,8 @@ impl Drop for TestServer {
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.database.take() else {
-            return;
-        };
-        // Best effort: drop the per-test database from a short-lived runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
-                }
-            });
-        })
-        .join();
+        if let Some((admin, name)) = self.database.take() {
+            glassgate_directory::fixtures::drop_test_database(&admin, &name);
+        }
     }
 }

@@ -18,6 +18,16 @@ pub struct TestDb {
     /// `GLASSGATE_DATA_DIR` for the CLI (and the downloads directory).
     pub data_dir: PathBuf,
     pub dir: tempfile::TempDir,
+    /// The admin URL and name of this test's PostgreSQL database, dropped with it.
+    pub database: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.database.take() {
+            glassgate_directory::fixtures::drop_test_database(&admin, &name);
+        }
+    }
 }
 
 impl TestDb {
@@ -77,6 +87,7 @@ pub async fn sqlite() -> TestDb {
         database_url: None,
         data_dir,
         dir,
+        database: None,
     }
 }
 
@@ -96,6 +107,7 @@ pub async fn postgres(admin_url: &str) -> TestDb {
         data_dir: dir.path().join("data"),
         database_url: Some(url),
         dir,
+        database: Some((admin_url.to_owned(), name)),
     }
 }
 
