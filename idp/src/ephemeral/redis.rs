@@ -1,8 +1,8 @@
 //! Redis ephemeral store: one auto-reconnecting multiplexed connection shared by all requests.
 //!
-//! Replay checks (`SET NX`, one per client assertion and DPoP proof) are the only commands
-//! on the token endpoint's path: they are group-sent, every check waiting while one pipeline
-//! is in flight going in the next, so Redis reads and answers them a batch per round trip.
+//! Replay checks (`SET NX`, one per client assertion and per DPoP proof) are what nearly every
+//! token request asks Redis: they are group-sent, the checks that arrive while one pipeline is
+//! in flight going in the next, so Redis reads and answers a batch per round trip.
 
 use std::time::Duration;
 
