@@ -49,15 +49,8 @@ pub async fn named_database(name: &str) -> Result<Option<(String, String)>, Stri
 }
 
 pub async fn drop_database(name: &str) {
-    let Ok(admin) = std::env::var("DATABASE_URL") else {
-        return;
-    };
-    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await;
+    if let Ok(admin) = std::env::var("DATABASE_URL") {
+        glassgate_directory::fixtures::drop_database(&admin, name).await;
     }
 }
 
