@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(params) = Params::parse(data) {
         let _ = params.get("grant_type");
         let _ = params.require("client_id");
-        let _ = purpose::from_params(&params);
-        let _ = purpose::patient_from_params(&params);
+        if let Ok(details) = purpose::details(&params) {
+            let _ = details.purpose();
+            let _ = details.patient();
+        }
+        let _ = purpose::requested(&params);
+        let _ = purpose::requested_by_client(&params, None);
     }
 });

@@ -29,40 +29,120 @@ pub const PATIENT_CONTEXT_TYPE: &str = "patient_context";
 /// Longest patient identifier accepted.
 const MAX_PATIENT_ID: usize = 255;
 
-/// The entries of an `authorization_details` value (the parsed JSON array, or the form
-/// parameter's string); none when absent. Every entry must be an object with a string
-/// `type`.
-fn entries(details: &Value) -> Result<Vec<Map<String, Value>>, PurposeError> {
-    let parsed;
-    let details = match details {
-        Value::String(text) => {
-            parsed = serde_json::from_str::<Value>(text).map_err(|e| {
-                PurposeError::Malformed(format!("authorization_details is not JSON: {e}"))
-            })?;
-            &parsed
+/// An `authorization_details` value read once: its entries, each an object with a string
+/// `type`. A request's purpose and its patient context are both read from it.
+#[derive(Debug, Default)]
+pub struct AuthorizationDetails {
+    entries: Vec<Map<String, Value>>,
+}
+
+impl AuthorizationDetails {
+    /// Reads the form parameter's text (a JSON array).
+    pub fn from_text(text: &str) -> Result<Self, PurposeError> {
+        let parsed = serde_json::from_str::<Value>(text).map_err(|e| {
+            PurposeError::Malformed(format!("authorization_details is not JSON: {e}"))
+        })?;
+        Self::from_value(parsed)
+    }
+
+    /// Reads an `authorization_details` value: the parsed JSON array, or the form
+    /// parameter's string; no entries when `Null`.
+    pub fn read(details: &Value) -> Result<Self, PurposeError> {
+        match details {
+            Value::String(text) => Self::from_text(text),
+            Value::Null => Ok(Self::default()),
+            other => Self::from_value(other.clone()),
         }
-        Value::Null => return Ok(Vec::new()),
-        other => other,
-    };
-    let Value::Array(entries) = details else {
-        return Err(PurposeError::Malformed(
-            "authorization_details must be a JSON array".to_owned(),
-        ));
-    };
-    entries
-        .iter()
-        .map(|entry| match entry {
-            Value::Object(object) if matches!(object.get("type"), Some(Value::String(_))) => {
-                Ok(object.clone())
+    }
+
+    fn from_value(details: Value) -> Result<Self, PurposeError> {
+        let Value::Array(entries) = details else {
+            return Err(PurposeError::Malformed(
+                "authorization_details must be a JSON array".to_owned(),
+            ));
+        };
+        let entries = entries
+            .into_iter()
+            .map(|entry| match entry {
+                Value::Object(object) if matches!(object.get("type"), Some(Value::String(_))) => {
+                    Ok(object)
+                }
+                Value::Object(_) => Err(PurposeError::Malformed(
+                    "an authorization_details entry has no string \"type\"".to_owned(),
+                )),
+                _ => Err(PurposeError::Malformed(
+                    "each authorization_details entry must be an object".to_owned(),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { entries })
+    }
+
+    fn of_type<'a>(&'a self, wanted: &'a str) -> impl Iterator<Item = &'a Map<String, Value>> {
+        self.entries
+            .iter()
+            .filter(move |e| e.get("type").and_then(Value::as_str) == Some(wanted))
+    }
+
+    /// The purpose of use: exactly one entry of our type, naming one coding. Entries of
+    /// other types are left to their owners.
+    pub fn purpose(&self) -> Result<PurposeOfUse, PurposeError> {
+        let mut ours = self.of_type(PURPOSE_OF_USE_TYPE);
+        let (Some(object), None) = (ours.next(), ours.next()) else {
+            return match self.of_type(PURPOSE_OF_USE_TYPE).count() {
+                0 => Err(PurposeError::Absent),
+                count => Err(PurposeError::MultiplePurposes { count }),
+            };
+        };
+        only_members(
+            object,
+            &ALLOWED_MEMBERS,
+            &format!("a {PURPOSE_OF_USE_TYPE} entry"),
+        )?;
+        match object.get("purpose_of_use") {
+            None | Some(Value::Null) => Err(PurposeError::Absent),
+            Some(Value::Array(codings)) if codings.len() > 1 => {
+                Err(PurposeError::MultiplePurposes {
+                    count: codings.len(),
+                })
             }
-            Value::Object(_) => Err(PurposeError::Malformed(
-                "an authorization_details entry has no string \"type\"".to_owned(),
+            Some(Value::Array(_)) => Err(PurposeError::Malformed(
+                "purpose_of_use is one {system, code} object, not an array".to_owned(),
             )),
-            _ => Err(PurposeError::Malformed(
-                "each authorization_details entry must be an object".to_owned(),
-            )),
-        })
-        .collect()
+            Some(coding) => parse_coding(coding),
+        }
+    }
+
+    /// The optional patient context. At most one entry; `patient` is 1 to 255 visible
+    /// ASCII characters (the patient's identifier at this broker, their `sub`).
+    pub fn patient(&self) -> Result<Option<String>, PurposeError> {
+        let mut ours = self.of_type(PATIENT_CONTEXT_TYPE);
+        let Some(object) = ours.next() else {
+            return Ok(None);
+        };
+        if ours.next().is_some() {
+            return Err(PurposeError::Malformed(format!(
+                "at most one {PATIENT_CONTEXT_TYPE} entry"
+            )));
+        }
+        only_members(
+            object,
+            &["type", "patient", "locations"],
+            &format!("a {PATIENT_CONTEXT_TYPE} entry"),
+        )?;
+        match object.get("patient") {
+            Some(Value::String(p))
+                if (1..=MAX_PATIENT_ID).contains(&p.len())
+                    && p.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Ok(Some(p.clone()))
+            }
+            _ => Err(PurposeError::Malformed(format!(
+                "{PATIENT_CONTEXT_TYPE}.patient must be the patient's identifier \
+                 (1 to {MAX_PATIENT_ID} visible ASCII characters)"
+            ))),
+        }
+    }
 }
 
 /// Refuses any member of `object` outside `allowed`, naming it and `place`.
@@ -79,77 +159,15 @@ fn only_members(
     }
 }
 
-fn of_type<'a>(
-    entries: &'a [Map<String, Value>],
-    wanted: &'a str,
-) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
-    entries
-        .iter()
-        .filter(move |e| e.get("type").and_then(Value::as_str) == Some(wanted))
-}
-
-/// Reads the optional patient context. At most one entry; `patient` is 1 to 255 visible
-/// ASCII characters (the patient's identifier at this broker, their `sub`).
+/// Reads the optional patient context of an `authorization_details` value.
 pub fn patient_from_authorization_details(details: &Value) -> Result<Option<String>, PurposeError> {
-    let all = entries(details)?;
-    let mut ours = of_type(&all, PATIENT_CONTEXT_TYPE);
-    let Some(object) = ours.next() else {
-        return Ok(None);
-    };
-    if ours.next().is_some() {
-        return Err(PurposeError::Malformed(format!(
-            "at most one {PATIENT_CONTEXT_TYPE} entry"
-        )));
-    }
-    only_members(
-        object,
-        &["type", "patient", "locations"],
-        &format!("a {PATIENT_CONTEXT_TYPE} entry"),
-    )?;
-    match object.get("patient") {
-        Some(Value::String(p))
-            if (1..=MAX_PATIENT_ID).contains(&p.len())
-                && p.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Ok(Some(p.clone()))
-        }
-        _ => Err(PurposeError::Malformed(format!(
-            "{PATIENT_CONTEXT_TYPE}.patient must be the patient's identifier \
-             (1 to {MAX_PATIENT_ID} visible ASCII characters)"
-        ))),
-    }
+    AuthorizationDetails::read(details)?.patient()
 }
 
 /// Reads the purpose from an `authorization_details` value (the parsed JSON array, or the
-/// form parameter's string). Entries of other types are left to their owners.
+/// form parameter's string).
 pub fn purpose_from_authorization_details(details: &Value) -> Result<PurposeOfUse, PurposeError> {
-    let all = entries(details)?;
-    let ours: Vec<&Map<String, Value>> = of_type(&all, PURPOSE_OF_USE_TYPE).collect();
-    match ours.as_slice() {
-        [] => Err(PurposeError::Absent),
-        [object] => {
-            only_members(
-                object,
-                &ALLOWED_MEMBERS,
-                &format!("a {PURPOSE_OF_USE_TYPE} entry"),
-            )?;
-            match object.get("purpose_of_use") {
-                None | Some(Value::Null) => Err(PurposeError::Absent),
-                Some(Value::Array(codings)) if codings.len() > 1 => {
-                    Err(PurposeError::MultiplePurposes {
-                        count: codings.len(),
-                    })
-                }
-                Some(Value::Array(_)) => Err(PurposeError::Malformed(
-                    "purpose_of_use is one {system, code} object, not an array".to_owned(),
-                )),
-                Some(coding) => parse_coding(coding),
-            }
-        }
-        several => Err(PurposeError::MultiplePurposes {
-            count: several.len(),
-        }),
-    }
+    AuthorizationDetails::read(details)?.purpose()
 }
 
 fn parse_coding(coding: &Value) -> Result<PurposeOfUse, PurposeError> {
@@ -268,6 +286,30 @@ mod tests {
                 "privileges": ["x"]}])),
             Err(PurposeError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn one_reading_answers_purpose_and_patient() {
+        let text = r#"[{"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-TREAT"}},
+            {"type":"patient_context","patient":"p-9"}]"#;
+        let details = AuthorizationDetails::from_text(text).unwrap();
+        assert_eq!(
+            details.purpose().unwrap().exchange(),
+            ExchangePurpose::Treatment
+        );
+        assert_eq!(details.patient(), Ok(Some("p-9".to_owned())));
+        let none = AuthorizationDetails::default();
+        assert_eq!(none.purpose(), Err(PurposeError::Absent));
+        assert_eq!(none.patient(), Ok(None));
+        for bad in ["{", "[1]", r#"[{"purpose_of_use":{}}]"#, r#"{"type":"x"}"#] {
+            assert!(
+                matches!(
+                    AuthorizationDetails::from_text(bad),
+                    Err(PurposeError::Malformed(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,8 @@ mod slices;
 mod split;
 
 pub use authorization_details::{
-    patient_from_authorization_details, purpose_from_authorization_details, purpose_from_hl7_b2b,
+    AuthorizationDetails, patient_from_authorization_details, purpose_from_authorization_details,
+    purpose_from_hl7_b2b,
 };
 pub use consent::{ConsentRestrictions, DataCategory};
 pub use decision::{ConsentRestrictionKind, Decision, DenyReason, Outcome, WithheldScope};

@@ -367,19 +367,32 @@ impl PurposeOfUse {
 
     /// The token claim: see [`PurposeClaimEntry`] and `docs/purpose-of-use.md`.
     pub fn to_claim(&self) -> Vec<PurposeClaimEntry> {
-        let xp = PurposeClaimEntry {
-            system: EXCHANGE_PURPOSE_SYSTEM.to_owned(),
-            code: self.exchange.code().to_owned(),
-            display: Some(self.exchange.display().to_owned()),
+        self.codings()
+            .into_iter()
+            .map(|c| PurposeClaimEntry {
+                system: c.system.to_owned(),
+                code: c.code.to_owned(),
+                display: Some(c.display.to_owned()),
+            })
+            .collect()
+    }
+
+    /// The attested coding first, then the other code system's: the claim's entries,
+    /// borrowed from the code tables (serialising them allocates nothing).
+    pub fn codings(&self) -> [Coding; 2] {
+        let xp = Coding {
+            system: EXCHANGE_PURPOSE_SYSTEM,
+            code: self.exchange.code(),
+            display: self.exchange.display(),
         };
-        let hl7 = PurposeClaimEntry {
-            system: HL7_ACT_REASON_SYSTEM.to_owned(),
-            code: self.hl7.code().to_owned(),
-            display: Some(self.hl7.display().to_owned()),
+        let hl7 = Coding {
+            system: HL7_ACT_REASON_SYSTEM,
+            code: self.hl7.code(),
+            display: self.hl7.display(),
         };
         match self.attested_in {
-            CodeSystem::ExchangePurpose => vec![xp, hl7],
-            CodeSystem::Hl7ActReason => vec![hl7, xp],
+            CodeSystem::ExchangePurpose => [xp, hl7],
+            CodeSystem::Hl7ActReason => [hl7, xp],
         }
     }
 
@@ -452,10 +465,18 @@ pub struct PurposeClaimEntry {
     pub display: Option<String>,
 }
 
+/// One coding of a purpose, as the claim array carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Coding {
+    pub system: &'static str,
+    pub code: &'static str,
+    pub display: &'static str,
+}
+
 /// Serialised as the claim array (both forms).
 impl Serialize for PurposeOfUse {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_claim().serialize(serializer)
+        self.codings().serialize(serializer)
     }
 }
 
@@ -469,6 +490,25 @@ impl<'de> Deserialize<'de> for PurposeOfUse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_claim_lists_the_attested_coding_first_and_reads_back() {
+        for (system, code) in [
+            (EXCHANGE_PURPOSE_SYSTEM, "T-TREAT"),
+            (HL7_ACT_REASON_SYSTEM, "HPAYMT"),
+        ] {
+            let purpose = PurposeOfUse::parse(system, code).unwrap();
+            let [attested, other] = purpose.codings();
+            assert_eq!((attested.system, attested.code), (system, code));
+            assert_ne!(other.system, system);
+            let claim = serde_json::to_value(purpose).unwrap();
+            assert_eq!(claim, serde_json::to_value(purpose.to_claim()).unwrap());
+            assert_eq!(
+                serde_json::from_value::<PurposeOfUse>(claim).unwrap(),
+                purpose
+            );
+        }
+    }
 
     #[test]
     fn seventeen_exchange_purposes_with_unique_codes() {

@@ -44,7 +44,7 @@ struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     purpose_of_use: Option<glassgate_policies::PurposeOfUse>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    authorization_details: Option<serde_json::Value>,
+    authorization_details: Option<[crate::oauth::purpose::PurposeDetail; 1]>,
     /// SMART launch patient, consent honoured, RFC 8693 actor: what the JWT carries.
     #[serde(flatten)]
     context: TokenContext,

@@ -345,6 +345,8 @@ pub struct Issued<'a> {
     pub clinician: Option<&'a ClinicianStanding>,
     /// The policy decision that permitted it.
     pub decision: &'a Permitted,
+    /// The purpose of use the access token serves.
+    pub purpose: Option<&'a glassgate_policies::PurposeOfUse>,
 }
 
 /// The log entry recording one token response, built from what it issues.
@@ -357,8 +359,8 @@ pub fn issued_entry(state: &AppState, issued: Issued<'_>) -> OAuthResult<Pending
         id_token,
         clinician,
         decision,
+        purpose,
     } = issued;
-    let purpose = super::purpose::from_stored(access.purpose.as_deref());
     let mut event = Event::new(EventKind::TokenIssued, &access.client_id)
         .with_subject(&access.subject)
         .with_jti(&access.jti)
@@ -379,7 +381,7 @@ pub fn issued_entry(state: &AppState, issued: Issued<'_>) -> OAuthResult<Pending
     if let Some(c) = clinician {
         event = event.with_npi(&c.npi);
     }
-    if let Some(p) = &purpose {
+    if let Some(p) = purpose {
         event = event.with_purpose(super::purpose::log_code(p));
     }
     if let Some(g) = grant {

@@ -3,51 +3,74 @@
 //! `purpose_of_use` (see docs/purpose-of-use.md). The token carries it in both code systems
 //! and serves that purpose only; a new purpose needs a new authorization.
 
-use glassgate_policies::{
-    PurposeError, PurposeOfUse, patient_from_authorization_details,
-    purpose_from_authorization_details, purpose_from_hl7_b2b,
-};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use glassgate_policies::{AuthorizationDetails, PurposeError, PurposeOfUse, purpose_from_hl7_b2b};
+use serde::Serialize;
 
 use super::params::Params;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 
+/// What a request names in its `authorization_details`: one purpose of use and, optionally,
+/// the patient it is about.
+#[derive(Debug)]
+pub struct Requested {
+    pub purpose: PurposeOfUse,
+    pub patient: Option<String>,
+}
+
+/// The request's `authorization_details` form parameter, read once (no entries when absent).
+pub fn details(params: &Params) -> OAuthResult<AuthorizationDetails> {
+    params
+        .get("authorization_details")
+        .map_or(
+            Ok(AuthorizationDetails::default()),
+            AuthorizationDetails::from_text,
+        )
+        .map_err(refusal)
+}
+
 /// The purpose a request names; `invalid_request` when it names none,
 /// `invalid_authorization_details` when it names one we cannot accept.
 pub fn from_params(params: &Params) -> OAuthResult<PurposeOfUse> {
-    purpose_from_authorization_details(&details_of(params)).map_err(refusal)
+    details(params)?.purpose().map_err(refusal)
 }
 
-/// The `authorization_details` form parameter, as the policies crate's readers take it.
-fn details_of(params: &Params) -> Value {
-    params
-        .get("authorization_details")
-        .map_or(Value::Null, |d| Value::String(d.to_owned()))
+/// The purpose (required) and the patient context of an authorization request.
+pub fn requested(params: &Params) -> OAuthResult<Requested> {
+    let details = details(params)?;
+    Ok(Requested {
+        purpose: details.purpose().map_err(refusal)?,
+        patient: details.patient().map_err(refusal)?,
+    })
 }
 
-/// The purpose of a client's own request: its `authorization_details` entry, or the UDAP
-/// `hl7-b2b` extension of its client assertion. When both are sent they must agree.
-pub fn for_client(params: &Params, b2b: Option<&Value>) -> OAuthResult<PurposeOfUse> {
-    let Some(extension) = b2b else {
-        return from_params(params);
+/// A client's own request: the purpose in its `authorization_details` entry, or in the UDAP
+/// `hl7-b2b` extension of its client assertion (when both are sent they must agree), and
+/// the patient context.
+pub fn requested_by_client(params: &Params, b2b: Option<&Value>) -> OAuthResult<Requested> {
+    let attested = b2b
+        .map(|extension| purpose_from_hl7_b2b(extension).map_err(refusal))
+        .transpose()?;
+    let details = details(params)?;
+    let purpose = match attested {
+        None => details.purpose().map_err(refusal)?,
+        Some(attested) if !params.contains("authorization_details") => attested,
+        // Agreeing codings may come from the two code systems (XP `T-TREAT`, HL7 `TREAT`).
+        Some(attested) if details.purpose().map_err(refusal)?.exchange() == attested.exchange() => {
+            attested
+        }
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidAuthorizationDetails,
+                "the hl7-b2b extension and authorization_details name different purposes",
+            ));
+        }
     };
-    let attested = purpose_from_hl7_b2b(extension).map_err(refusal)?;
-    if !params.contains("authorization_details") {
-        return Ok(attested);
-    }
-    if from_params(params)? == attested {
-        Ok(attested)
-    } else {
-        Err(OAuthError::new(
-            ErrorCode::InvalidAuthorizationDetails,
-            "the hl7-b2b extension and authorization_details name different purposes",
-        ))
-    }
-}
-
-/// The patient a request names in a `patient_context` entry, if any.
-pub fn patient_from_params(params: &Params) -> OAuthResult<Option<String>> {
-    patient_from_authorization_details(&details_of(params)).map_err(refusal)
+    Ok(Requested {
+        purpose,
+        patient: details.patient().map_err(refusal)?,
+    })
 }
 
 /// The purpose a request may optionally name (refresh): `None` when absent.
@@ -81,15 +104,89 @@ pub fn from_stored(stored: Option<&str>) -> Option<PurposeOfUse> {
 
 /// The `authorization_details` a token response and introspection return (RFC 9396 §7):
 /// our entry, with the purpose in the code system the client attested.
-pub fn authorization_details(purpose: &PurposeOfUse) -> Value {
-    let attested = purpose.to_claim().into_iter().next();
-    json!([{
-        "type": glassgate_policies::authorization_details::PURPOSE_OF_USE_TYPE,
-        "purpose_of_use": attested.map(|c| json!({ "system": c.system, "code": c.code })),
-    }])
+pub fn authorization_details(purpose: &PurposeOfUse) -> [PurposeDetail; 1] {
+    let [attested, _] = purpose.codings();
+    [PurposeDetail {
+        kind: glassgate_policies::authorization_details::PURPOSE_OF_USE_TYPE,
+        purpose_of_use: AttestedCoding {
+            system: attested.system,
+            code: attested.code,
+        },
+    }]
+}
+
+/// One `authorization_details` entry of our type, as responses carry it.
+#[derive(Debug, Serialize)]
+pub struct PurposeDetail {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    purpose_of_use: AttestedCoding,
+}
+
+#[derive(Debug, Serialize)]
+struct AttestedCoding {
+    system: &'static str,
+    code: &'static str,
 }
 
 /// The exchange purpose code a log entry publishes (e.g. `T-TREAT`).
 pub fn log_code(purpose: &PurposeOfUse) -> &'static str {
     purpose.exchange().code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TREATMENT_FOR_P1: &str = r#"[{"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-TREAT"}},{"type":"patient_context","patient":"p-1"}]"#;
+
+    fn form(details: Option<&str>) -> Params {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials");
+        if let Some(details) = details {
+            form.append_pair("authorization_details", details);
+        }
+        Params::parse(form.finish().as_bytes()).unwrap()
+    }
+
+    fn b2b(coding: &str) -> Value {
+        json!({ "purpose_of_use": [coding] })
+    }
+
+    #[test]
+    fn a_client_names_its_purpose_in_either_place_and_both_must_agree() {
+        let asked = requested_by_client(&form(Some(TREATMENT_FOR_P1)), None).unwrap();
+        assert_eq!(log_code(&asked.purpose), "T-TREAT");
+        assert_eq!(asked.patient.as_deref(), Some("p-1"));
+
+        let treat = b2b("urn:oid:2.16.840.1.113883.5.8#TREAT");
+        let alone = requested_by_client(&form(None), Some(&treat)).unwrap();
+        assert_eq!(log_code(&alone.purpose), "T-TREAT");
+        assert_eq!(alone.patient, None);
+        // T-TREAT (XP) in authorization_details and TREAT (HL7) in hl7-b2b: one purpose.
+        let both = requested_by_client(&form(Some(TREATMENT_FOR_P1)), Some(&treat)).unwrap();
+        assert_eq!(both.purpose, alone.purpose);
+
+        let payment = b2b("urn:oid:2.16.840.1.113883.5.8#HPAYMT");
+        let refused = requested_by_client(&form(Some(TREATMENT_FOR_P1)), Some(&payment));
+        assert_eq!(
+            refused.unwrap_err().code,
+            ErrorCode::InvalidAuthorizationDetails
+        );
+        let refused = requested_by_client(&form(None), None).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidRequest);
+        let refused = requested_by_client(&form(Some("not json")), Some(&treat)).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidAuthorizationDetails);
+    }
+
+    #[test]
+    fn the_response_entry_names_the_attested_coding() {
+        let purpose = requested(&form(Some(TREATMENT_FOR_P1))).unwrap().purpose;
+        assert_eq!(
+            serde_json::to_value(authorization_details(&purpose)).unwrap(),
+            json!([{ "type": "purpose_of_use", "purpose_of_use": {
+                "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT" } }])
+        );
+    }
 }

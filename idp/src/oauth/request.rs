@@ -113,8 +113,8 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
     )
     .map_err(redirect)?;
     let scope = scope::resolve(params.get("scope"), &client.record).map_err(redirect)?;
-    let purpose = super::purpose::from_params(params).map_err(redirect)?;
-    let patient = super::purpose::patient_from_params(params).map_err(redirect)?;
+    let super::purpose::Requested { purpose, patient } =
+        super::purpose::requested(params).map_err(redirect)?;
     let prompt: Vec<String> = params
         .get("prompt")
         .unwrap_or_default()

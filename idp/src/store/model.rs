@@ -480,7 +480,7 @@ impl SequencedEntry {
 /// (`prev` = hex SHA-256 of the previous entry's bytes). Returns the entries and the new
 /// last digest. Both backends sequence through this one function.
 pub fn chain(
-    pending: &[PendingEntry],
+    pending: &[&PendingEntry],
     next_index: i64,
     mut last_digest: [u8; 32],
 ) -> Result<(Vec<SequencedEntry>, [u8; 32]), super::StoreError> {

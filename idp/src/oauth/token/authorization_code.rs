@@ -154,6 +154,7 @@ pub async fn exchange(
             id_token: id_token.is_some(),
             clinician: person.active_clinician(),
             decision: &permitted,
+            purpose: Some(&request.purpose),
         },
     )?;
     let outcome = state

@@ -31,8 +31,8 @@ pub async fn exchange(
             "client_credentials needs a scope (this client registered none to default to)",
         ));
     }
-    let purpose = purpose::for_client(params, client.b2b.as_ref())?;
-    let patient = purpose::patient_from_params(params)?;
+    let purpose::Requested { purpose, patient } =
+        purpose::requested_by_client(params, client.b2b.as_ref())?;
     let permitted = state
         .policy
         .decide(Question {

@@ -50,7 +50,7 @@ pub struct TokenResponse {
     pub issued_token_type: Option<&'static str>,
     /// RFC 9396 §7: the purpose of use the tokens serve.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorization_details: Option<serde_json::Value>,
+    pub authorization_details: Option<[crate::oauth::purpose::PurposeDetail; 1]>,
     /// Index of the log entry recording this issuance (sent as a header, not in the body).
     #[serde(skip)]
     pub log_index: Option<u64>,
@@ -101,6 +101,7 @@ async fn issue_access_only(
             id_token: false,
             clinician: None,
             decision,
+            purpose: who.purpose,
         },
     )?;
     let outcome = state

@@ -108,6 +108,7 @@ pub async fn exchange(
             id_token: false,
             clinician: person.active_clinician(),
             decision: &permitted,
+            purpose: Some(&purpose),
         },
     )?;
     let outcome = state

@@ -126,7 +126,7 @@ pub(super) async fn append<'e, E: PgExecutor<'e>>(
     executor: E,
     head: Head,
     tokens: AccessTokenColumns,
-    pending: &[PendingEntry],
+    pending: &[&PendingEntry],
     now: i64,
 ) -> StoreResult<Option<Written>> {
     let (entries, last_digest) = chain(pending, head.next_index, head.last_digest)?;

@@ -70,7 +70,7 @@ impl ClaimRepository for Backend {
         super::log::sequence(
             &mut tx,
             super::append::AccessTokenColumns::default(),
-            std::slice::from_ref(log),
+            &[log],
             now,
         )
         .await?;

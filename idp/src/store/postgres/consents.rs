@@ -58,7 +58,7 @@ impl ConsentRepository for Backend {
         super::log::sequence(
             &mut tx,
             super::append::AccessTokenColumns::default(),
-            std::slice::from_ref(log),
+            &[log],
             next.updated_at,
         )
         .await?;

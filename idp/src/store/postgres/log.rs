@@ -18,7 +18,7 @@ const SEQUENCER_LOCK: i64 = 0x4747_544c_4f47;
 pub(super) async fn sequence(
     tx: &mut Transaction<'_, Postgres>,
     tokens: AccessTokenColumns,
-    pending: &[PendingEntry],
+    pending: &[&PendingEntry],
     now: i64,
 ) -> StoreResult<Option<Written>> {
     if pending.is_empty() && tokens.is_empty() {
@@ -182,7 +182,8 @@ impl IntegrationTxn for Integration {
 impl LogRepository for Backend {
     async fn append(&self, entries: &[PendingEntry], now: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let written = sequence(&mut tx, AccessTokenColumns::default(), entries, now).await?;
+        let entries: Vec<&PendingEntry> = entries.iter().collect();
+        let written = sequence(&mut tx, AccessTokenColumns::default(), &entries, now).await?;
         tx.commit().await?;
         if let Some(written) = written {
             self.head.set(Some(written.head));

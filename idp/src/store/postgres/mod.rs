@@ -265,7 +265,7 @@ impl Backend {
         let mut entries = Vec::new();
         for issuance in batch {
             issuance.access_tokens.iter().for_each(|t| tokens.push(t));
-            entries.extend(issuance.log.iter().cloned());
+            entries.extend(issuance.log.iter());
         }
         let now = batch.iter().map(|i| i.at).max().unwrap_or_default();
         self.head.set(None);
@@ -293,7 +293,7 @@ impl Backend {
             };
             if outcome != IssuanceOutcome::RefreshAlreadyUsed {
                 issuance.access_tokens.iter().for_each(|t| tokens.push(t));
-                entries.extend(issuance.log.iter().cloned());
+                entries.extend(issuance.log.iter());
             }
             outcomes.push(outcome);
         }

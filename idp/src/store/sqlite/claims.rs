@@ -70,7 +70,7 @@ impl ClaimRepository for Backend {
             }
         }
         let now = crate::clock::now();
-        super::log::sequence(&mut tx, std::slice::from_ref(log), now).await?;
+        super::log::sequence(&mut tx, &[log], now).await?;
         tx.commit().await?;
         Ok(imported)
     }

@@ -55,7 +55,7 @@ impl ConsentRepository for Backend {
         if !written {
             return Ok(false);
         }
-        super::log::sequence(&mut tx, std::slice::from_ref(log), next.updated_at).await?;
+        super::log::sequence(&mut tx, &[log], next.updated_at).await?;
         tx.commit().await?;
         Ok(true)
     }

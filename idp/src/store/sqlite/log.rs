@@ -13,7 +13,7 @@ use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 /// Give `pending` their indexes and chain them, inside the caller's transaction.
 pub(super) async fn sequence(
     tx: &mut Transaction<'_, Sqlite>,
-    pending: &[PendingEntry],
+    pending: &[&PendingEntry],
     now: i64,
 ) -> StoreResult<Option<i64>> {
     if pending.is_empty() {
@@ -196,7 +196,8 @@ impl IntegrationTxn for Integration {
 impl LogRepository for Backend {
     async fn append(&self, entries: &[PendingEntry], now: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sequence(&mut tx, entries, now).await?;
+        let entries: Vec<&PendingEntry> = entries.iter().collect();
+        sequence(&mut tx, &entries, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -274,7 +274,7 @@ impl TokenRepository for Backend {
         for issuance in batch {
             let outcome = commit_one(&mut tx, issuance).await?;
             if outcome != IssuanceOutcome::RefreshAlreadyUsed {
-                entries.extend(issuance.log.iter().cloned());
+                entries.extend(issuance.log.iter());
             }
             outcomes.push(outcome);
         }
