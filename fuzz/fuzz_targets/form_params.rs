@@ -15,6 +15,5 @@ fuzz_target!(|data: &[u8]| {
             let _ = details.patient();
         }
         let _ = purpose::requested(&params);
-        let _ = purpose::requested_by_client(&params, None);
     }
 });

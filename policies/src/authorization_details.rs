@@ -87,12 +87,15 @@ impl AuthorizationDetails {
     /// The purpose of use: exactly one entry of our type, naming one coding. Entries of
     /// other types are left to their owners.
     pub fn purpose(&self) -> Result<PurposeOfUse, PurposeError> {
-        let mut ours = self.of_type(PURPOSE_OF_USE_TYPE);
-        let (Some(object), None) = (ours.next(), ours.next()) else {
-            return match self.of_type(PURPOSE_OF_USE_TYPE).count() {
-                0 => Err(PurposeError::Absent),
-                count => Err(PurposeError::MultiplePurposes { count }),
-            };
+        let ours: Vec<&Map<String, Value>> = self.of_type(PURPOSE_OF_USE_TYPE).collect();
+        let object = match ours.as_slice() {
+            [] => return Err(PurposeError::Absent),
+            [object] => *object,
+            several => {
+                return Err(PurposeError::MultiplePurposes {
+                    count: several.len(),
+                });
+            }
         };
         only_members(
             object,

@@ -3,10 +3,9 @@
 //! `purpose_of_use` (see docs/purpose-of-use.md). The token carries it in both code systems
 //! and serves that purpose only; a new purpose needs a new authorization.
 
-use serde_json::Value;
-
 use glassgate_policies::{AuthorizationDetails, PurposeError, PurposeOfUse, purpose_from_hl7_b2b};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::params::Params;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
@@ -38,11 +37,7 @@ pub fn from_params(params: &Params) -> OAuthResult<PurposeOfUse> {
 
 /// The purpose (required) and the patient context of an authorization request.
 pub fn requested(params: &Params) -> OAuthResult<Requested> {
-    let details = details(params)?;
-    Ok(Requested {
-        purpose: details.purpose().map_err(refusal)?,
-        patient: details.patient().map_err(refusal)?,
-    })
+    requested_by_client(params, None)
 }
 
 /// A client's own request: the purpose in its `authorization_details` entry, or in the UDAP
