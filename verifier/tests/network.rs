@@ -189,16 +189,44 @@ fn monitor_exit_codes() {
     assert_eq!(code, 0, "{j}");
     assert_eq!(j["size"], 600);
 
-    // A tampered hash tile: 1, with the specific message.
+    assert_eq!(j["resumed_after"], 256, "{j}");
+    assert_eq!(j["entries_checked"], 344, "{j}");
+
+    // A tampered hash tile: 1, with the specific message. A tile below the remembered
+    // frontier is fetched again only with --full.
     let mut bad = log_resources(&sk, &e);
     bad.get_mut("tile/0/001").unwrap()[7 * 32] ^= 1;
-    srv.set(bad);
+    srv.set(bad.clone());
     let (code, j) = monitor(&srv.url(), &vk, &state);
-    assert_eq!(code, 1, "{j}");
+    assert_eq!((code, j["resumed_after"].as_u64()), (0, Some(512)), "{j}");
+    let out = verifier()
+        .args([
+            "monitor",
+            "--json",
+            "--full",
+            "--url",
+            &srv.url(),
+            "--vkey",
+            &vk.to_string(),
+        ])
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{j}");
     assert_eq!(j["ok"], false);
     assert_eq!(
         j["errors"],
         serde_json::json!(["tile 0/001 differs from the recomputed hashes at position 7"])
+    );
+    bad.get_mut("tile/0/002.p/88").unwrap()[3 * 32] ^= 1;
+    srv.set(bad);
+    let (code, j) = monitor(&srv.url(), &vk, &state);
+    assert_eq!(code, 1, "{j}");
+    assert_eq!(
+        j["errors"],
+        serde_json::json!(["tile 0/002.p/88 differs from the recomputed hashes at position 3"])
     );
 
     // The log shrinks: 1, and the state keeps size 600.
@@ -217,7 +245,7 @@ fn monitor_exit_codes() {
 
     // A missing tile (HTTP 404): 3.
     let mut missing = log_resources(&sk, &e);
-    missing.remove("tile/entries/001");
+    missing.remove("tile/entries/002.p/88");
     srv.set(missing);
     let (code, j) = monitor(&srv.url(), &vk, &state);
     assert_eq!(code, 3, "{j}");

@@ -1,5 +1,6 @@
-//! `verifier monitor`: fetch a tlog-tiles log in full, recompute and check
-//! it, and remember the verified checkpoint for the next run.
+//! `verifier monitor`: fetch a tlog-tiles log, recompute and check it, and
+//! remember the verified checkpoint and the walk's frontier for the next run,
+//! which then fetches only what was appended since (`--full`: everything).
 
 use super::{Failure, Report, load_policy, parse_vkey};
 use base64::Engine;
@@ -26,12 +27,21 @@ pub struct Args {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Fetch and check every entry again, not only those appended since the remembered
+    /// checkpoint (which is still checked for consistency).
+    #[arg(long)]
+    full: bool,
 }
 
 pub fn run(a: &Args) -> Result<Report, Failure> {
     let key = parse_vkey(&a.vkey)?;
     let policy = load_policy(a.policy.as_deref())?;
-    let previous = MonitorState::load(&a.state).map_err(state_failure)?;
+    let mut previous = MonitorState::load(&a.state).map_err(state_failure)?;
+    if a.full
+        && let Some(p) = previous.as_mut()
+    {
+        p.frontier = None;
+    }
     let fetcher = HttpFetcher::new(&a.url, Duration::from_secs(a.timeout.max(1)));
     let report =
         monitor(&fetcher, &key, policy.as_ref(), previous.as_ref()).map_err(|e| match e {
@@ -51,6 +61,7 @@ pub fn run(a: &Args) -> Result<Report, Failure> {
         "root": root,
         "entries_checked": report.entries_checked,
         "tiles_checked": report.tiles_checked,
+        "resumed_after": report.resumed_after,
         "previous_size": previous.as_ref().map(|p| p.size),
         "errors": errors,
     });
@@ -65,12 +76,19 @@ pub fn run(a: &Args) -> Result<Report, Failure> {
         state.save(&a.state).map_err(state_failure)?;
     }
     let text = format!(
-        "log verified\n  origin {}\n  size {} root {}\n  entries checked {}, hash tiles checked {}\n{}",
+        "log verified\n  origin {}\n  size {} root {}\n  entries checked {}, hash tiles checked {}\n{}{}",
         report.origin.unwrap_or_default(),
         report.size.unwrap_or(0),
         root.unwrap_or_default(),
         report.entries_checked,
         report.tiles_checked,
+        report
+            .resumed_after
+            .filter(|n| *n > 0)
+            .map(|n| format!(
+                "  resumed after {n} entries verified earlier (--full checks them again)\n"
+            ))
+            .unwrap_or_default(),
         previous
             .map(|p| format!("  consistent with remembered size {}\n", p.size))
             .unwrap_or_default()

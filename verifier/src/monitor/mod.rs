@@ -1,42 +1,47 @@
-//! The auditor's monitor: fetch a tlog-tiles log in full and check it.
+//! The auditor's monitor: fetch a tlog-tiles log and check it.
 //!
 //! [`monitor`] fetches `checkpoint`, verifies it against the log key (and a
-//! tlog-policy quorum if given), then walks every entry bundle and hash tile
+//! tlog-policy quorum if given), then walks the entry bundles and hash tiles
 //! for the checkpoint's size (C2SP tlog-tiles: full tiles of 256 hashes and
-//! the partial widths `floor(size / 256^L) mod 256`). It recomputes the whole
+//! the partial widths `floor(size / 256^L) mod 256`). It recomputes the
 //! tree from the entries and checks:
 //!
 //! - the recomputed root equals the checkpoint root;
 //! - every fetched hash tile equals the recomputed hashes;
 //! - every entry is a canonical Glassgate v1 entry whose `prev` is the hex
-//!   SHA-256 of the previous entry (entry 0: [`GENESIS_PREV`]);
+//!   SHA-256 of the previous entry (entry 0: [`crate::entry::GENESIS_PREV`]);
 //! - against a remembered [`MonitorState`]: the log did not shrink and the
 //!   tree at the remembered size still has the remembered root.
+//!
+//! A remembered state carries the walk's [`WalkFrontier`] at the last full
+//! bundle it verified; the next run resumes there, so it fetches only what
+//! was appended since (plus the partial bundle and tiles at the edge). An
+//! auditor who wants every entry fetched again drops the frontier
+//! (`verifier monitor --full`); the remembered root is still checked.
 //!
 //! The walk is streaming: memory is `O(256 · tile levels)` plus one entry
 //! bundle, whatever the log size. Every problem is collected as a specific
 //! message in [`MonitorReport::errors`]; only fetch failures abort
 //! ([`FetchError`]).
 
+mod frontier;
 mod http;
 mod publish;
 mod state;
+mod walk;
 
+pub use frontier::WalkFrontier;
 pub use http::HttpFetcher;
 pub use publish::tile_resources;
 pub(crate) use state::write_atomic;
 pub use state::{MonitorState, StateError};
 
 use crate::checkpoint::{Checkpoint, open_checkpoint};
-use crate::entry::{GENESIS_PREV, LogEntry, entry_digest, hex};
 use crate::error::{CheckpointError, NoteError, PolicyError};
-use crate::hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
+use crate::hash::{EMPTY_ROOT, Hash};
 use crate::note::VerifierKey;
 use crate::policy::Policy;
-use crate::tile::{
-    MAX_TILE_LEVEL, TILE_WIDTH, TileCoord, TileKind, parse_entry_bundle, parse_hash_tile,
-};
-use crate::tree::root_from_leaf_hashes;
+use walk::Walk;
 
 /// Most error messages kept in a report; further ones are counted.
 pub const MAX_REPORTED_ERRORS: usize = 200;
@@ -87,6 +92,11 @@ pub struct MonitorReport {
     pub root: Option<Hash>,
     /// Entries fetched and checked.
     pub entries_checked: u64,
+    /// When the walk resumed from the remembered state: the entries verified by earlier runs
+    /// and not fetched again.
+    pub resumed_after: Option<u64>,
+    /// Where the walk stood after the tree's last full bundle, once it completed.
+    pub frontier: Option<WalkFrontier>,
     /// Hash tiles fetched and compared.
     pub tiles_checked: u64,
     /// Every inconsistency found; empty means the log checked out.
@@ -113,6 +123,7 @@ impl MonitorReport {
             size: self.size?,
             root: self.root?,
             checkpoint: self.checkpoint_note.clone()?,
+            frontier: self.frontier.clone(),
         })
     }
 
@@ -168,7 +179,20 @@ pub fn monitor<F: Fetch + ?Sized>(
     if let Some(p) = previous.filter(|p| p.size > cp.size) {
         report.error(format!("log shrank from {} to {}", p.size, cp.size));
     }
-    let mut walk = Walk::new(fetcher, cp.size, old_size.filter(|s| *s <= cp.size));
+    let old_size = old_size.filter(|s| *s <= cp.size);
+    // Entries an earlier run verified are not fetched again, unless the log shrank below
+    // them; a frontier that does not hold together is not trusted (the walk starts over).
+    let resume = previous
+        .and_then(|p| p.frontier.as_ref().filter(|f| f.leaves <= p.size))
+        .filter(|f| f.leaves <= cp.size && f.check().is_ok())
+        .cloned();
+    let mut walk = match resume {
+        Some(frontier) => {
+            report.resumed_after = Some(frontier.leaves);
+            Walk::resume(fetcher, cp.size, old_size, frontier)
+        }
+        None => Walk::new(fetcher, cp.size, old_size),
+    };
     let complete = walk.run(&mut report)?;
     if !complete {
         report.error(format!(
@@ -180,6 +204,7 @@ pub fn monitor<F: Fetch + ?Sized>(
     if walk.root() != cp.root {
         report.error(format!("root mismatch at size {}", cp.size));
     }
+    report.frontier = Some(walk.frontier.clone());
     if let Some(p) = previous.filter(|p| p.size <= cp.size) {
         let old_root = walk.old_root.unwrap_or(EMPTY_ROOT);
         if old_root != p.root {
@@ -240,255 +265,6 @@ fn checkpoint_message(e: &CheckpointError) -> String {
         }
         other => format!("checkpoint malformed: {other}"),
     }
-}
-
-/// `tile/0/x001/234.p/5` → `0/x001/234.p/5`, as used in messages.
-fn tile_name(c: &TileCoord) -> String {
-    let s = c.to_string();
-    s.strip_prefix("tile/").map(str::to_owned).unwrap_or(s)
-}
-
-/// The streaming walk over all bundles and tiles of a tree.
-struct Walk<'a, F: Fetch + ?Sized> {
-    fetcher: &'a F,
-    size: u64,
-    old_size: Option<u64>,
-    /// Pending full-tile roots per tile level (index 0 = tile level 1).
-    pending: Vec<Vec<Hash>>,
-    /// Next tile index per tile level (index 0 = tile level 1).
-    next_index: Vec<u64>,
-    /// The RFC 6962 root stack over the leaves seen so far.
-    stack: Vec<(u32, Hash)>,
-    leaves: u64,
-    old_root: Option<Hash>,
-    prev_digest: Option<Hash>,
-}
-
-impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
-    fn new(fetcher: &'a F, size: u64, old_size: Option<u64>) -> Self {
-        Self {
-            fetcher,
-            size,
-            old_size,
-            pending: Vec::new(),
-            next_index: Vec::new(),
-            stack: Vec::new(),
-            leaves: 0,
-            old_root: (old_size == Some(0)).then_some(EMPTY_ROOT),
-            prev_digest: None,
-        }
-    }
-
-    /// Walks every bundle; `Ok(false)` if it had to stop (malformed bundle).
-    fn run(&mut self, report: &mut MonitorReport) -> Result<bool, FetchError> {
-        let bundles = self.size.div_ceil(TILE_WIDTH);
-        for index in 0..bundles {
-            let width = (self.size - index * TILE_WIDTH).min(TILE_WIDTH);
-            let width = u16::try_from(width).unwrap_or(256);
-            let coord = TileCoord {
-                kind: TileKind::Entries,
-                index,
-                width,
-            };
-            let bytes = fetch_tile(self.fetcher, &coord)?;
-            let entries = match parse_entry_bundle(&bytes, Some(usize::from(width))) {
-                Ok(e) => e,
-                Err(e) => {
-                    report.error(format!(
-                        "tile {}: malformed entry bundle: {e}",
-                        tile_name(&coord)
-                    ));
-                    return Ok(false);
-                }
-            };
-            let mut hashes = Vec::with_capacity(usize::from(width));
-            for entry in &entries {
-                self.check_entry(entry, report);
-                let h = leaf_hash(entry);
-                self.push_leaf(h);
-                hashes.push(h);
-                report.entries_checked += 1;
-            }
-            self.check_hash_tile(0, index, &hashes, report)?;
-            if u64::from(width) == TILE_WIDTH {
-                self.push_full_tile_root(1, root_from_leaf_hashes(&hashes), report)?;
-            }
-        }
-        // Partial tiles of the upper levels.
-        for i in 0..self.pending.len() {
-            let level = u8::try_from(i + 1).unwrap_or(MAX_TILE_LEVEL);
-            let hashes = self.pending.get(i).cloned().unwrap_or_default();
-            if !hashes.is_empty() {
-                let index = self.next_index.get(i).copied().unwrap_or(0);
-                self.check_hash_tile(level, index, &hashes, report)?;
-            }
-        }
-        Ok(true)
-    }
-
-    fn check_entry(&mut self, entry: &[u8], report: &mut MonitorReport) {
-        let n = self.leaves;
-        match LogEntry::parse(entry) {
-            Err(e) => report.error(format!("entry {n}: not a valid Glassgate v1 entry: {e}")),
-            Ok(parsed) => match self.prev_digest {
-                None if parsed.prev != GENESIS_PREV => {
-                    report.error(format!("entry {n}: prev is not the genesis value"));
-                }
-                Some(d) if parsed.prev != hex(&d) => {
-                    report.error(format!(
-                        "entry {n}: prev does not chain to entry {}",
-                        n.saturating_sub(1)
-                    ));
-                }
-                _ => {}
-            },
-        }
-        self.prev_digest = Some(entry_digest(entry));
-    }
-
-    fn push_leaf(&mut self, leaf: Hash) {
-        let mut cur = (0u32, leaf);
-        while let Some(&(level, h)) = self.stack.last() {
-            if level != cur.0 {
-                break;
-            }
-            self.stack.pop();
-            cur = (level + 1, node_hash(&h, &cur.1));
-        }
-        self.stack.push(cur);
-        self.leaves += 1;
-        if self.old_size == Some(self.leaves) {
-            self.old_root = Some(self.root());
-        }
-    }
-
-    /// Root of the tree over the leaves pushed so far.
-    fn root(&self) -> Hash {
-        self.stack
-            .iter()
-            .rev()
-            .map(|(_, h)| *h)
-            .reduce(|right, left| node_hash(&left, &right))
-            .unwrap_or(EMPTY_ROOT)
-    }
-
-    /// Adds the root of a full tile at `level - 1` to tile level `level`.
-    fn push_full_tile_root(
-        &mut self,
-        level: usize,
-        h: Hash,
-        report: &mut MonitorReport,
-    ) -> Result<(), FetchError> {
-        let slot = level - 1;
-        while self.pending.len() <= slot {
-            self.pending.push(Vec::new());
-            self.next_index.push(0);
-        }
-        let full = match self.pending.get_mut(slot) {
-            Some(p) => {
-                p.push(h);
-                p.len() as u64 == TILE_WIDTH
-            }
-            None => false,
-        };
-        if full {
-            let hashes = self
-                .pending
-                .get_mut(slot)
-                .map(std::mem::take)
-                .unwrap_or_default();
-            let index = self.next_index.get(slot).copied().unwrap_or(0);
-            if let Some(n) = self.next_index.get_mut(slot) {
-                *n += 1;
-            }
-            let tile_level = u8::try_from(level).unwrap_or(MAX_TILE_LEVEL);
-            self.check_hash_tile(tile_level, index, &hashes, report)?;
-            if level < usize::from(MAX_TILE_LEVEL) {
-                self.push_full_tile_root(level + 1, root_from_leaf_hashes(&hashes), report)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Fetches hash tile `level/index` (width = `expected.len()`) and
-    /// compares it with the recomputed hashes.
-    fn check_hash_tile(
-        &self,
-        level: u8,
-        index: u64,
-        expected: &[Hash],
-        report: &mut MonitorReport,
-    ) -> Result<(), FetchError> {
-        let Ok(width) = u16::try_from(expected.len()) else {
-            return Ok(());
-        };
-        let coord = TileCoord {
-            kind: TileKind::Hashes(level),
-            index,
-            width,
-        };
-        let bytes = fetch_tile(self.fetcher, &coord)?;
-        report.tiles_checked += 1;
-        match parse_hash_tile(&bytes, width) {
-            Err(e) => report.error(format!(
-                "tile {}: malformed hash tile: {e}",
-                tile_name(&coord)
-            )),
-            Ok(got) => {
-                if let Some(pos) = got.iter().zip(expected).position(|(a, b)| a != b) {
-                    report.error(format!(
-                        "tile {} differs from the recomputed hashes at position {pos}",
-                        tile_name(&coord)
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Fetches a tile. A missing partial tile falls back to the full tile (the
-/// log may delete partials once the full tile exists), cut to the width.
-fn fetch_tile<F: Fetch + ?Sized>(fetcher: &F, coord: &TileCoord) -> Result<Vec<u8>, FetchError> {
-    match fetcher.fetch(&coord.to_string()) {
-        Err(FetchError::NotFound(path)) if coord.is_partial() => {
-            let full = TileCoord {
-                width: 256,
-                ..*coord
-            };
-            let bytes = match fetcher.fetch(&full.to_string()) {
-                Ok(b) => b,
-                Err(FetchError::NotFound(_)) => return Err(FetchError::NotFound(path)),
-                Err(e) => return Err(e),
-            };
-            Ok(match coord.kind {
-                TileKind::Hashes(_) => {
-                    let want = usize::from(coord.width) * 32;
-                    bytes.get(..want).map(<[u8]>::to_vec).unwrap_or(bytes)
-                }
-                TileKind::Entries => truncate_bundle(&bytes, usize::from(coord.width)),
-            })
-        }
-        other => other,
-    }
-}
-
-/// The first `n` entries of a bundle, re-encoded (unchanged if malformed).
-fn truncate_bundle(bytes: &[u8], n: usize) -> Vec<u8> {
-    let mut rest = bytes;
-    let mut taken = 0;
-    let mut len = 0;
-    while taken < n {
-        let Some((l, tail)) = rest.split_first_chunk::<2>() else {
-            break;
-        };
-        let l = usize::from(u16::from_be_bytes(*l));
-        let Some(tail) = tail.get(l..) else { break };
-        rest = tail;
-        len += 2 + l;
-        taken += 1;
-    }
-    bytes.get(..len).map(<[u8]>::to_vec).unwrap_or_default()
 }
 
 #[cfg(test)]

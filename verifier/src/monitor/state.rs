@@ -1,6 +1,8 @@
-//! The monitor's memory: the last verified checkpoint, kept in a small JSON
-//! file that is replaced atomically (write a temporary file, then rename).
+//! The monitor's memory: the last verified checkpoint and where the walk
+//! stood (its frontier), kept in a small JSON file that is replaced
+//! atomically (write a temporary file, then rename).
 
+use super::WalkFrontier;
 use crate::checkpoint::decode_hash;
 use crate::hash::Hash;
 use base64::Engine;
@@ -19,6 +21,9 @@ pub struct MonitorState {
     pub root: Hash,
     /// The signed checkpoint note as fetched.
     pub checkpoint: String,
+    /// Where the walk stood after the last full bundle; `None` makes the next
+    /// run fetch every entry again.
+    pub frontier: Option<WalkFrontier>,
 }
 
 /// The state file could not be read or written.
@@ -33,6 +38,9 @@ pub enum StateError {
     Malformed { path: String, why: String },
 }
 
+/// Version 1 had no frontier; both are read, version 2 is written.
+const VERSION: u32 = 2;
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StateFile {
@@ -41,6 +49,59 @@ struct StateFile {
     size: u64,
     root: String,
     checkpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    frontier: Option<FrontierFile>,
+}
+
+/// [`WalkFrontier`] with base64 hashes.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontierFile {
+    leaves: u64,
+    /// `[height, hash]` pairs, largest subtree first.
+    stack: Vec<(u32, String)>,
+    pending: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_entry: Option<String>,
+}
+
+impl FrontierFile {
+    fn from(f: &WalkFrontier) -> Self {
+        Self {
+            leaves: f.leaves,
+            stack: f
+                .stack
+                .iter()
+                .map(|(h, x)| (*h, STANDARD.encode(x)))
+                .collect(),
+            pending: f
+                .pending
+                .iter()
+                .map(|level| level.iter().map(|x| STANDARD.encode(x)).collect())
+                .collect(),
+            last_entry: f.last_entry.map(|x| STANDARD.encode(x)),
+        }
+    }
+
+    fn read(self) -> Result<WalkFrontier, String> {
+        let hash = |s: &str| decode_hash(s).ok_or_else(|| format!("frontier: bad hash {s:?}"));
+        let frontier = WalkFrontier {
+            leaves: self.leaves,
+            stack: self
+                .stack
+                .iter()
+                .map(|(h, x)| Ok((*h, hash(x)?)))
+                .collect::<Result<_, String>>()?,
+            pending: self
+                .pending
+                .iter()
+                .map(|level| level.iter().map(|x| hash(x)).collect())
+                .collect::<Result<_, String>>()?,
+            last_entry: self.last_entry.as_deref().map(hash).transpose()?,
+        };
+        frontier.check().map_err(|why| format!("frontier: {why}"))?;
+        Ok(frontier)
+    }
 }
 
 impl MonitorState {
@@ -61,26 +122,36 @@ impl MonitorState {
             why,
         };
         let f: StateFile = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if f.version != 1 {
+        if !(1..=VERSION).contains(&f.version) || (f.version == 1 && f.frontier.is_some()) {
             return Err(bad(format!("unsupported version {}", f.version)));
         }
         let root = decode_hash(&f.root).ok_or_else(|| bad("bad root".into()))?;
+        let frontier = f
+            .frontier
+            .map(FrontierFile::read)
+            .transpose()
+            .map_err(bad)?;
+        if frontier.as_ref().is_some_and(|w| w.leaves > f.size) {
+            return Err(bad("frontier: beyond the remembered size".into()));
+        }
         Ok(Some(Self {
             origin: f.origin,
             size: f.size,
             root,
             checkpoint: f.checkpoint,
+            frontier,
         }))
     }
 
     /// Writes the state file atomically.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let f = StateFile {
-            version: 1,
+            version: VERSION,
             origin: self.origin.clone(),
             size: self.size,
             root: STANDARD.encode(self.root),
             checkpoint: self.checkpoint.clone(),
+            frontier: self.frontier.as_ref().map(FrontierFile::from),
         };
         let mut bytes = serde_json::to_vec_pretty(&f).map_err(|e| StateError::Malformed {
             path: path.display().to_string(),

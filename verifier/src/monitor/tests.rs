@@ -307,6 +307,106 @@ fn state_growth_shrink_and_fork() {
     ));
 }
 
+/// `e` with entry `i` rewritten (the chain no longer holds at `i + 1`).
+fn rewritten(e: &[Vec<u8>], i: usize) -> Vec<Vec<u8>> {
+    let mut bad = e.to_vec();
+    bad[i] = String::from_utf8(bad[i].clone())
+        .unwrap()
+        .replace(&format!("client-{i}"), "client-x")
+        .into_bytes();
+    bad
+}
+
+/// A run that resumes from the remembered frontier verifies what a run from the first entry
+/// verifies, fetching only the entries from the last full bundle on.
+#[test]
+fn resumed_runs_match_full_runs() {
+    let k = key();
+    let all = entries(66_136);
+    let mut state: Option<MonitorState> = None;
+    for n in [
+        0usize, 1, 255, 256, 257, 512, 513, 1000, 65_535, 65_536, 66_136,
+    ] {
+        let log = serve(&k, &all[..n]);
+        let resumed = run(&log, state.as_ref());
+        assert!(resumed.ok(), "size {n}: {:?}", resumed.errors);
+        let full = run(&log, None);
+        assert_eq!(resumed.root, full.root, "size {n}");
+        assert_eq!(resumed.frontier, full.frontier, "size {n}");
+        let known = state
+            .as_ref()
+            .and_then(|s| s.frontier.as_ref())
+            .map_or(0, |f| f.leaves);
+        assert_eq!(resumed.entries_checked, n as u64 - known, "size {n}");
+        assert_eq!(resumed.resumed_after, state.as_ref().map(|_| known));
+        state = resumed.state();
+        assert_eq!(
+            state
+                .as_ref()
+                .and_then(|s| s.frontier.as_ref())
+                .map(|f| f.leaves),
+            Some(n as u64 / 256 * 256)
+        );
+    }
+}
+
+#[test]
+fn a_resumed_run_checks_what_is_new_and_a_full_run_checks_everything() {
+    let k = key();
+    let e = entries(700);
+    let s600 = run(&serve(&k, &e[..600]), None).state().unwrap();
+    assert_eq!(s600.frontier.as_ref().map(|f| f.leaves), Some(512));
+    // An entry rewritten below the frontier is not fetched again on resume; a full run
+    // (the state without its frontier) finds it.
+    let mut m = serve(&k, &e);
+    m.insert(
+        "tile/entries/000".into(),
+        crate::tile::format_entry_bundle(&rewritten(&e, 17)[..256]).unwrap(),
+    );
+    let r = run(&m, Some(&s600));
+    assert!(r.ok(), "{:?}", r.errors);
+    assert_eq!((r.resumed_after, r.entries_checked), (Some(512), 188));
+    let full = MonitorState {
+        frontier: None,
+        ..s600.clone()
+    };
+    let r = run(&m, Some(&full));
+    assert_eq!(r.resumed_after, None);
+    assert!(
+        r.errors
+            .contains(&"entry 18: prev does not chain to entry 17".to_owned()),
+        "{:?}",
+        r.errors
+    );
+    // One at the edge (in the partial bundle the last run saw) or beyond it is found.
+    for i in [530usize, 650] {
+        let mut m = serve(&k, &e);
+        m.insert(
+            "tile/entries/002.p/188".into(),
+            crate::tile::format_entry_bundle(&rewritten(&e, i)[512..]).unwrap(),
+        );
+        let r = run(&m, Some(&s600));
+        let chain = format!("entry {}: prev does not chain to entry {i}", i + 1);
+        assert!(r.errors.contains(&chain), "{:?}", r.errors);
+        assert!(r.state().is_none());
+    }
+    // A fork below the frontier, re-signed: the new tree does not extend the remembered one.
+    let forked = entries_with(700, |i, e| {
+        if i == 3 {
+            e.client = "forked".into();
+        }
+    });
+    assert_errors(
+        &run(&serve(&k, &forked), Some(&s600)),
+        &[
+            "entry 512: prev does not chain to entry 511",
+            "tile 1/000.p/2 differs from the recomputed hashes at position 0",
+            "root mismatch at size 700",
+            "checkpoint at size 700 inconsistent with remembered size 600",
+        ],
+    );
+}
+
 #[test]
 fn state_file_round_trips() {
     let dir = std::env::temp_dir().join(format!("gg-monitor-state-{}", std::process::id()));
@@ -322,6 +422,40 @@ fn state_file_round_trips() {
         1,
         "no temp file left"
     );
+    // With a frontier (size 300: the walk stood at 256).
+    let s = run(&serve(&key(), &entries(300)), None).state().unwrap();
+    assert_eq!(s.frontier.as_ref().map(|f| f.leaves), Some(256));
+    s.save(&path).unwrap();
+    assert_eq!(MonitorState::load(&path).unwrap(), Some(s.clone()));
+    // A version 1 file (before frontiers) still loads; the next run walks in full.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let good = v.clone();
+    v["version"] = 1.into();
+    v.as_object_mut().unwrap().remove("frontier");
+    std::fs::write(&path, v.to_string()).unwrap();
+    assert_eq!(
+        MonitorState::load(&path).unwrap().unwrap().frontier,
+        None,
+        "version 1"
+    );
+    // Frontiers that do not hold together are refused, not trusted.
+    let broken: [(&str, serde_json::Value); 5] = [
+        ("/frontier/leaves", 512.into()),
+        ("/frontier/leaves", 300.into()),
+        ("/frontier/stack/0/0", 9.into()),
+        ("/frontier/pending/0", serde_json::json!([])),
+        ("/frontier/last_entry", "not base64!".into()),
+    ];
+    for (pointer, value) in broken {
+        let mut v = good.clone();
+        *v.pointer_mut(pointer).unwrap() = value;
+        std::fs::write(&path, v.to_string()).unwrap();
+        assert!(
+            matches!(MonitorState::load(&path), Err(StateError::Malformed { .. })),
+            "{pointer}"
+        );
+    }
     std::fs::write(&path, b"{").unwrap();
     assert!(matches!(
         MonitorState::load(&path),
