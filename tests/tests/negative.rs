@@ -13,6 +13,7 @@ use glassgate_tests::oauth::{
     JWT_BEARER, TREATMENT, authorize, basic, code_for, dpop_nonce, introspect, post, query_param,
     redeem_web, redeem_with, web_auth,
 };
+use glassgate_tests::tlog::audit;
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -869,5 +870,82 @@ async fn bad_input_never_changes_state_or_fails_the_server() {
                 response.status()
             );
         }
+    }
+}
+
+/// A replayed client assertion or DPoP proof is refused as a replay whatever else the request
+/// got wrong, and before the grant changes anything: a code presented with it stays
+/// redeemable, and the log holds no issuance for it.
+#[tokio::test]
+async fn replayed_proofs_are_refused_before_anything_changes() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let token_url = server.url("/token");
+        let used = assertion(&server.keys.web, &assertion_claims("web", &token_url));
+        assert_eq!(token_with_assertion(&server, &used).await.0, 200);
+        let with_used = |pairs: &[(&str, &str)]| {
+            let mut f = form(pairs);
+            f.push(("client_assertion_type".into(), JWT_BEARER.into()));
+            f.push(("client_assertion".into(), used.clone()));
+            f
+        };
+        let unregistered_scope = with_used(&[
+            ("grant_type", "client_credentials"),
+            ("authorization_details", TREATMENT),
+            ("scope", "system/NotRegistered.rs"),
+        ]);
+        let (s, _, b) = post(&server, "/token", &unregistered_scope, HeaderMap::new()).await;
+        expect((s, &b), 401, "invalid_client");
+        assert_eq!(
+            b["error_description"],
+            "client assertion jti was already used"
+        );
+        let (code, verifier) = code_for(&server, "web", "alice", REDIRECT_URI).await;
+        let redeem = with_used(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+        ]);
+        let (s, _, b) = post(&server, "/token", &redeem, HeaderMap::new()).await;
+        expect((s, &b), 401, "invalid_client");
+        let (s, _, b) = redeem_web(&server, &code, &verifier).await;
+        assert_eq!(s, 200, "the code survives a replayed assertion: {b}");
+
+        let key = TestKey::es256();
+        let nonce = dpop_nonce(&server, &key).await;
+        let proof = dpop_proof(&key, "POST", &token_url, Some(&nonce), None);
+        let cc = [
+            ("grant_type", "client_credentials"),
+            ("authorization_details", TREATMENT),
+        ];
+        let with_proof = |proof: &str| {
+            let mut headers = basic("dpop", DPOP_SECRET);
+            headers.insert("dpop", proof.parse().unwrap());
+            headers
+        };
+        let (s, _, b) = server.post_form("/token", &cc, with_proof(&proof)).await;
+        assert_eq!(s, 200, "{b}");
+        let (s, _, b) = server.post_form("/token", &cc, with_proof(&proof)).await;
+        expect((s, &b), 400, "invalid_dpop_proof");
+        assert_eq!(b["error_description"], "DPoP proof was already used");
+
+        let (_, entries) = audit(&server).await;
+        let count = |event: &str, refusal: Option<&str>, client: &str| {
+            entries
+                .iter()
+                .filter(|e| {
+                    e.event == event && e.refusal.as_deref() == refusal && e.client == client
+                })
+                .count()
+        };
+        assert_eq!(count("token.issued", None, "web"), 2, "{entries:?}");
+        assert_eq!(count("token.issued", None, "dpop"), 1, "{entries:?}");
+        // A replayed assertion authenticates no one; a replayed DPoP proof's client did.
+        assert_eq!(count("token.refused", Some("invalid_client"), "-"), 2);
+        assert_eq!(
+            count("token.refused", Some("invalid_dpop_proof"), "dpop"),
+            1
+        );
     }
 }
