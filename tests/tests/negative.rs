@@ -918,6 +918,7 @@ async fn replayed_proofs_are_refused_before_anything_changes() {
         let cc = [
             ("grant_type", "client_credentials"),
             ("authorization_details", TREATMENT),
+            ("scope", "system/Patient.rs"),
         ];
         let with_proof = |proof: &str| {
             let mut headers = basic("dpop", DPOP_SECRET);

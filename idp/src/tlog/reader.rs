@@ -1,7 +1,7 @@
 //! Bridging the verifier's synchronous tree math to asynchronous storage: computations run
 //! against loaded tiles; whatever tiles they miss are fetched and they rerun.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -109,18 +109,41 @@ fn warm_order(size: u64) -> Vec<TileKey> {
 
 /// Tiles for the read API, kept across requests: a full tile never changes, and a partial
 /// one is only ever extended, so a cached tile answers every tree it is wide enough for.
-/// Bounded by memory; beyond the budget an arbitrary level-0 tile makes room (levels above
-/// hold 1/256 of the hashes each and stay).
+/// Bounded by memory; beyond the budget the oldest level-0 tile makes room (recent tokens
+/// are the ones looked up most; levels above hold 1/256 of the hashes each and stay).
 pub struct TileCache {
-    tiles: RwLock<HashMap<TileKey, Arc<Expanded>>>,
+    tiles: RwLock<Held>,
     budget: usize,
     used: std::sync::atomic::AtomicUsize,
+}
+
+/// The cached tiles, and the indexes of the level-0 ones in order, oldest first.
+#[derive(Default)]
+struct Held {
+    tiles: HashMap<TileKey, Arc<Expanded>>,
+    leaf_tiles: BTreeSet<u64>,
+}
+
+impl Held {
+    fn insert(&mut self, key: TileKey, tile: Arc<Expanded>) -> Option<Arc<Expanded>> {
+        if key.0 == 0 {
+            self.leaf_tiles.insert(key.1);
+        }
+        self.tiles.insert(key, tile)
+    }
+
+    /// Removes the oldest level-0 tile other than `keep`.
+    fn evict_oldest_leaf_tile(&mut self, keep: TileKey) -> Option<Arc<Expanded>> {
+        let index = self.leaf_tiles.iter().find(|i| (0, **i) != keep).copied()?;
+        self.leaf_tiles.remove(&index);
+        self.tiles.remove(&(0, index))
+    }
 }
 
 impl TileCache {
     pub fn new(budget_bytes: usize) -> Self {
         Self {
-            tiles: RwLock::new(HashMap::new()),
+            tiles: RwLock::new(Held::default()),
             budget: budget_bytes,
             used: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -134,21 +157,31 @@ impl TileCache {
         size: u64,
         compute: impl Fn(&TileReader<'_>) -> Result<T, TreeError<TileMiss>>,
     ) -> Result<T, LogError> {
+        self.compute_from(&mut FromStore(store), size, compute)
+            .await
+    }
+
+    async fn compute_from<T>(
+        &self,
+        source: &mut dyn TileSource,
+        size: u64,
+        compute: impl Fn(&TileReader<'_>) -> Result<T, TreeError<TileMiss>>,
+    ) -> Result<T, LogError> {
         for _ in 0..4 {
             let outcome = {
-                let tiles = self.tiles.read().unwrap_or_else(|p| p.into_inner());
-                attempt(&tiles, size, &compute)?
+                let held = self.tiles.read().unwrap_or_else(|p| p.into_inner());
+                attempt(&held.tiles, size, &compute)?
             };
             match outcome {
                 Ok(value) => return Ok(value),
                 Err(missing) => {
-                    let loaded = load(&mut FromStore(store), &missing).await?;
+                    let loaded = load(source, &missing).await?;
                     self.insert(loaded);
                 }
             }
         }
         // Other requests kept evicting what this one loaded: compute on its own.
-        compute_with(&mut HashMap::new(), &mut FromStore(store), size, compute).await
+        compute_with(&mut HashMap::new(), source, size, compute).await
     }
 
     /// Load the tiles of the tree of `size` leaves before they are asked for: the upper
@@ -161,10 +194,10 @@ impl TileCache {
         let order = warm_order(size);
         for chunk in order.chunks(WARM_CHUNK) {
             let wanted: Vec<TileKey> = {
-                let tiles = self.tiles.read().unwrap_or_else(|p| p.into_inner());
+                let held = self.tiles.read().unwrap_or_else(|p| p.into_inner());
                 chunk
                     .iter()
-                    .filter(|k| !tiles.contains_key(k))
+                    .filter(|k| !held.tiles.contains_key(k))
                     .copied()
                     .collect()
             };
@@ -199,17 +232,17 @@ impl TileCache {
     /// Insert while the budget allows; `(inserted, budget reached)`.
     fn insert_within_budget(&self, loaded: Vec<(TileKey, Arc<Expanded>)>) -> (usize, bool) {
         use std::sync::atomic::Ordering::Relaxed;
-        let mut tiles = self.tiles.write().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.tiles.write().unwrap_or_else(|p| p.into_inner());
         let mut inserted = 0;
         for (key, tile) in loaded {
-            if tiles.contains_key(&key) {
+            if held.tiles.contains_key(&key) {
                 continue; // a request loaded it meanwhile
             }
             if self.used.load(Relaxed) + tile.bytes() > self.budget {
                 return (inserted, true);
             }
             self.used.fetch_add(tile.bytes(), Relaxed);
-            tiles.insert(key, tile);
+            held.insert(key, tile);
             inserted += 1;
         }
         (inserted, false)
@@ -217,21 +250,23 @@ impl TileCache {
 
     fn insert(&self, loaded: Vec<(TileKey, Arc<Expanded>)>) {
         use std::sync::atomic::Ordering::Relaxed;
-        let mut tiles = self.tiles.write().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.tiles.write().unwrap_or_else(|p| p.into_inner());
         for (key, tile) in loaded {
-            if tiles.get(&key).is_some_and(|t| t.width() >= tile.width()) {
+            if held
+                .tiles
+                .get(&key)
+                .is_some_and(|t| t.width() >= tile.width())
+            {
                 continue; // another request loaded it (or a longer one) meanwhile
             }
             while self.used.load(Relaxed) + tile.bytes() > self.budget {
-                let Some(victim) = tiles.keys().find(|k| k.0 == 0 && **k != key).copied() else {
+                let Some(gone) = held.evict_oldest_leaf_tile(key) else {
                     break;
                 };
-                if let Some(gone) = tiles.remove(&victim) {
-                    self.used.fetch_sub(gone.bytes(), Relaxed);
-                }
+                self.used.fetch_sub(gone.bytes(), Relaxed);
             }
             self.used.fetch_add(tile.bytes(), Relaxed);
-            if let Some(old) = tiles.insert(key, tile) {
+            if let Some(old) = held.insert(key, tile) {
                 self.used.fetch_sub(old.bytes(), Relaxed);
             }
         }
@@ -294,9 +329,9 @@ mod tests {
             0,
             "held tiles are skipped"
         );
-        let tiles = cache.tiles.read().unwrap();
+        let tiles = &cache.tiles.read().unwrap().tiles;
         for index in [0, 1, 255, 256, 65_535, 65_536, size / 3, size - 1] {
-            let proof = attempt(&tiles, size, &|r| inclusion_proof(index, size, r))
+            let proof = attempt(tiles, size, &|r| inclusion_proof(index, size, r))
                 .unwrap()
                 .expect("no tile is missing");
             assert_eq!(proof, inclusion_proof(index, size, &reference).unwrap());
@@ -313,7 +348,7 @@ mod tests {
         let cache = TileCache::new(10 * full);
         let loaded = cache.warm(&mut stored, size).await.unwrap();
         assert!(cache.bytes_used() <= 10 * full);
-        let tiles = cache.tiles.read().unwrap();
+        let tiles = &cache.tiles.read().unwrap().tiles;
         assert_eq!(tiles.len(), loaded);
         assert!(tiles.contains_key(&(1, 0)) && tiles.contains_key(&(1, 1)));
         assert!(tiles.contains_key(&(0, 273)) && tiles.contains_key(&(0, 266)));
@@ -321,6 +356,34 @@ mod tests {
             !tiles.contains_key(&(0, 0)),
             "the oldest leaf tiles wait for a request"
         );
+    }
+
+    /// Past the budget, a request's tile takes the place of the oldest leaf tile held; the
+    /// upper levels and the newest leaf tiles (which recent tokens' proofs need) stay.
+    #[tokio::test]
+    async fn the_oldest_leaf_tiles_make_room() {
+        let size = 70_000;
+        let (mut stored, reference) = tree(size);
+        let full = Expanded::new(vec![[0u8; 32]; 256]).bytes();
+        let cache = TileCache::new(10 * full);
+        cache.warm(&mut stored, size).await.unwrap();
+        let held = |key: TileKey| cache.tiles.read().unwrap().tiles.contains_key(&key);
+        let oldest_warmed = (0..=273).find(|i| held((0, *i))).unwrap();
+        let mut prove = async |index: u64| {
+            let proof = cache
+                .compute_from(&mut stored, size, |r| inclusion_proof(index, size, r))
+                .await
+                .unwrap();
+            assert_eq!(proof, inclusion_proof(index, size, &reference).unwrap());
+        };
+        prove(300).await; // leaf tile 1
+        assert!(held((0, 1)) && !held((0, oldest_warmed)));
+        prove(5).await; // leaf tile 0: tile 1 is now the oldest
+        assert!(held((0, 0)) && !held((0, 1)));
+        assert!(held((0, oldest_warmed + 1)));
+        assert!(held((1, 0)) && held((1, 1)), "the upper level");
+        assert!(held((0, 273)) && held((0, 272)), "the newest leaf tiles");
+        assert!(cache.bytes_used() <= 10 * full);
     }
 
     #[test]
