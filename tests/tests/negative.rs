@@ -35,6 +35,20 @@ fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The `dpop` client's `client_credentials` request.
+const DPOP_CLIENT_CREDENTIALS: [(&str, &str); 3] = [
+    ("grant_type", "client_credentials"),
+    ("authorization_details", TREATMENT),
+    ("scope", "system/Patient.rs"),
+];
+
+/// Headers of a `dpop` client request (Basic authentication) carrying the DPoP `proof`.
+fn dpop_client(proof: &str) -> HeaderMap {
+    let mut headers = basic("dpop", DPOP_SECRET);
+    headers.insert("dpop", proof.parse().unwrap());
+    headers
+}
+
 /// Token request with the `web` client authenticated by an assertion built from `claims`.
 async fn token_with_assertion(server: &TestServer, jwt: &str) -> (u16, Value) {
     let mut f = form(&[
@@ -569,23 +583,14 @@ async fn dpop_and_resource_refusals() {
         let key = TestKey::es256();
         let token_url = server.url("/token");
         let nonce = dpop_nonce(&server, &key).await;
-        let with_proof = |proof: String| {
-            let mut h = basic("dpop", DPOP_SECRET);
-            h.insert("dpop", proof.parse().unwrap());
-            h
-        };
-        let cc = [
-            ("grant_type", "client_credentials"),
-            ("authorization_details", TREATMENT),
-            ("scope", "system/Patient.rs"),
-        ];
+        let cc = DPOP_CLIENT_CREDENTIALS;
         // 45. wrong htm, 46. wrong htu, 47. no nonce (use_dpop_nonce with a fresh nonce header),
         // 48. replayed proof, 49. stale iat, 50. wrong typ, 51. a DPoP-bound client with no proof.
         let (s, _, b) = server
             .post_form(
                 "/token",
                 &cc,
-                with_proof(dpop_proof(&key, "GET", &token_url, Some(&nonce), None)),
+                dpop_client(&dpop_proof(&key, "GET", &token_url, Some(&nonce), None)),
             )
             .await;
         expect((s, &b), 400, "invalid_dpop_proof");
@@ -593,7 +598,7 @@ async fn dpop_and_resource_refusals() {
             .post_form(
                 "/token",
                 &cc,
-                with_proof(dpop_proof(
+                dpop_client(&dpop_proof(
                     &key,
                     "POST",
                     &server.url("/par"),
@@ -607,27 +612,27 @@ async fn dpop_and_resource_refusals() {
             .post_form(
                 "/token",
                 &cc,
-                with_proof(dpop_proof(&key, "POST", &token_url, None, None)),
+                dpop_client(&dpop_proof(&key, "POST", &token_url, None, None)),
             )
             .await;
         expect((s, &b), 400, "use_dpop_nonce");
         assert!(h.contains_key("dpop-nonce"));
         let proof = dpop_proof(&key, "POST", &token_url, Some(&nonce), None);
-        let (s, _, b) = server
-            .post_form("/token", &cc, with_proof(proof.clone()))
-            .await;
+        let (s, _, b) = server.post_form("/token", &cc, dpop_client(&proof)).await;
         assert_eq!(s, 200, "{b}");
         let bound_token = b["access_token"].as_str().unwrap().to_owned();
-        let (s, _, b) = server.post_form("/token", &cc, with_proof(proof)).await;
+        let (s, _, b) = server.post_form("/token", &cc, dpop_client(&proof)).await;
         expect((s, &b), 400, "invalid_dpop_proof");
         assert_eq!(b["error_description"], "DPoP proof was already used");
         let stale = json!({ "jti": random_id(), "htm": "POST", "htu": token_url, "iat": now() - 600, "nonce": nonce });
         let (s, _, b) = server
-            .post_form("/token", &cc, with_proof(dpop_with_claims(&key, &stale)))
+            .post_form("/token", &cc, dpop_client(&dpop_with_claims(&key, &stale)))
             .await;
         expect((s, &b), 400, "invalid_dpop_proof");
         let wrong_typ = key.sign(json!({ "typ": "JWT", "jwk": key.public_jwk() }), &json!({ "jti": random_id(), "htm": "POST", "htu": token_url, "iat": now(), "nonce": nonce }));
-        let (s, _, b) = server.post_form("/token", &cc, with_proof(wrong_typ)).await;
+        let (s, _, b) = server
+            .post_form("/token", &cc, dpop_client(&wrong_typ))
+            .await;
         expect((s, &b), 400, "invalid_dpop_proof");
         let (s, _, b) = server
             .post_form("/token", &cc, basic("dpop", DPOP_SECRET))
@@ -641,7 +646,7 @@ async fn dpop_and_resource_refusals() {
             &server,
             &code,
             &verifier,
-            with_proof(dpop_proof(&key, "POST", &token_url, Some(&nonce), None)),
+            dpop_client(&dpop_proof(&key, "POST", &token_url, Some(&nonce), None)),
         )
         .await;
         let at = tokens["access_token"].as_str().unwrap();
@@ -915,19 +920,10 @@ async fn replayed_proofs_are_refused_before_anything_changes() {
         let key = TestKey::es256();
         let nonce = dpop_nonce(&server, &key).await;
         let proof = dpop_proof(&key, "POST", &token_url, Some(&nonce), None);
-        let cc = [
-            ("grant_type", "client_credentials"),
-            ("authorization_details", TREATMENT),
-            ("scope", "system/Patient.rs"),
-        ];
-        let with_proof = |proof: &str| {
-            let mut headers = basic("dpop", DPOP_SECRET);
-            headers.insert("dpop", proof.parse().unwrap());
-            headers
-        };
-        let (s, _, b) = server.post_form("/token", &cc, with_proof(&proof)).await;
+        let cc = DPOP_CLIENT_CREDENTIALS;
+        let (s, _, b) = server.post_form("/token", &cc, dpop_client(&proof)).await;
         assert_eq!(s, 200, "{b}");
-        let (s, _, b) = server.post_form("/token", &cc, with_proof(&proof)).await;
+        let (s, _, b) = server.post_form("/token", &cc, dpop_client(&proof)).await;
         expect((s, &b), 400, "invalid_dpop_proof");
         assert_eq!(b["error_description"], "DPoP proof was already used");
 

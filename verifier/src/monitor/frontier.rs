@@ -6,8 +6,9 @@
 use crate::hash::Hash;
 use crate::tile::TILE_WIDTH;
 
-/// The walk's position at a full-bundle boundary (see the module docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The walk's position at a full-bundle boundary (see the module docs); the default is the
+/// start of the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WalkFrontier {
     /// Entries walked: a multiple of 256.
     pub leaves: u64,

@@ -22,16 +22,11 @@ pub(super) struct Walk<'a, F: Fetch + ?Sized> {
     fetcher: &'a F,
     size: u64,
     old_size: Option<u64>,
-    /// Pending full-tile roots per tile level (index 0 = tile level 1).
-    pending: Vec<Vec<Hash>>,
-    /// Next tile index per tile level (index 0 = tile level 1).
-    next_index: Vec<u64>,
-    /// The RFC 6962 root stack over the leaves seen so far.
-    stack: Vec<(u32, Hash)>,
-    leaves: u64,
+    /// Where the walk stands: entries walked, their root stack, the hashes pending at each
+    /// upper tile level, the last entry's digest.
+    at: WalkFrontier,
     /// The root at `old_size`, once the walk passed it.
     pub old_root: Option<Hash>,
-    prev_digest: Option<Hash>,
     /// Where the walk stood after the last full bundle of the tree.
     pub frontier: WalkFrontier,
 }
@@ -39,17 +34,7 @@ pub(super) struct Walk<'a, F: Fetch + ?Sized> {
 impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
     /// A walk from the first bundle, remembering the root at `old_size` when it passes it.
     pub fn new(fetcher: &'a F, size: u64, old_size: Option<u64>) -> Self {
-        Self::resume(
-            fetcher,
-            size,
-            old_size,
-            WalkFrontier {
-                leaves: 0,
-                stack: Vec::new(),
-                pending: Vec::new(),
-                last_entry: None,
-            },
-        )
+        Self::resume(fetcher, size, old_size, WalkFrontier::default())
     }
 
     /// A walk that starts where an earlier one stood; the caller makes sure `frontier` holds
@@ -64,17 +49,11 @@ impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
             fetcher,
             size,
             old_size,
-            next_index: (1..=frontier.pending.len())
-                .map(|l| frontier.tile_index(u32::try_from(l).unwrap_or(u32::MAX)))
-                .collect(),
-            pending: frontier.pending.clone(),
-            stack: frontier.stack.clone(),
-            leaves: frontier.leaves,
+            at: frontier.clone(),
             old_root: None,
-            prev_digest: frontier.last_entry,
             frontier,
         };
-        if old_size == Some(walk.leaves) {
+        if old_size == Some(walk.at.leaves) {
             walk.old_root = Some(walk.root());
         }
         walk
@@ -85,7 +64,7 @@ impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
     pub fn run(&mut self, report: &mut MonitorReport) -> Result<bool, FetchError> {
         let bundles = self.size.div_ceil(TILE_WIDTH);
         let full_bundles = self.size / TILE_WIDTH;
-        for index in self.leaves / TILE_WIDTH..bundles {
+        for index in self.at.leaves / TILE_WIDTH..bundles {
             let width = (self.size - index * TILE_WIDTH).min(TILE_WIDTH);
             let width = u16::try_from(width).unwrap_or(256);
             let coord = TileCoord {
@@ -116,37 +95,25 @@ impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
             if u64::from(width) == TILE_WIDTH {
                 self.push_full_tile_root(1, root_from_leaf_hashes(&hashes), report)?;
                 if index + 1 == full_bundles {
-                    self.frontier = self.position();
+                    self.frontier = self.at.clone();
                 }
             }
         }
         // Partial tiles of the upper levels.
-        for i in 0..self.pending.len() {
-            let level = u8::try_from(i + 1).unwrap_or(MAX_TILE_LEVEL);
-            let hashes = self.pending.get(i).cloned().unwrap_or_default();
+        for (level, hashes) in (1u8..).zip(self.at.pending.iter()) {
             if !hashes.is_empty() {
-                let index = self.next_index.get(i).copied().unwrap_or(0);
-                self.check_hash_tile(level, index, &hashes, report)?;
+                let index = self.at.tile_index(u32::from(level));
+                self.check_hash_tile(level, index, hashes, report)?;
             }
         }
         Ok(true)
     }
 
-    /// Where the walk stands now (called at a full-bundle boundary).
-    fn position(&self) -> WalkFrontier {
-        WalkFrontier {
-            leaves: self.leaves,
-            stack: self.stack.clone(),
-            pending: self.pending.clone(),
-            last_entry: self.prev_digest,
-        }
-    }
-
     fn check_entry(&mut self, entry: &[u8], report: &mut MonitorReport) {
-        let n = self.leaves;
+        let n = self.at.leaves;
         match LogEntry::parse(entry) {
             Err(e) => report.error(format!("entry {n}: not a valid Glassgate v1 entry: {e}")),
-            Ok(parsed) => match self.prev_digest {
+            Ok(parsed) => match self.at.last_entry {
                 None if parsed.prev != GENESIS_PREV => {
                     report.error(format!("entry {n}: prev is not the genesis value"));
                 }
@@ -159,28 +126,29 @@ impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
                 _ => {}
             },
         }
-        self.prev_digest = Some(entry_digest(entry));
+        self.at.last_entry = Some(entry_digest(entry));
     }
 
     fn push_leaf(&mut self, leaf: Hash) {
         let mut cur = (0u32, leaf);
-        while let Some(&(level, h)) = self.stack.last() {
+        while let Some(&(level, h)) = self.at.stack.last() {
             if level != cur.0 {
                 break;
             }
-            self.stack.pop();
+            self.at.stack.pop();
             cur = (level + 1, node_hash(&h, &cur.1));
         }
-        self.stack.push(cur);
-        self.leaves += 1;
-        if self.old_size == Some(self.leaves) {
+        self.at.stack.push(cur);
+        self.at.leaves += 1;
+        if self.old_size == Some(self.at.leaves) {
             self.old_root = Some(self.root());
         }
     }
 
     /// Root of the tree over the leaves pushed so far.
     pub fn root(&self) -> Hash {
-        self.stack
+        self.at
+            .stack
             .iter()
             .rev()
             .map(|(_, h)| *h)
@@ -196,11 +164,10 @@ impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
         report: &mut MonitorReport,
     ) -> Result<(), FetchError> {
         let slot = level - 1;
-        while self.pending.len() <= slot {
-            self.pending.push(Vec::new());
-            self.next_index.push(0);
+        while self.at.pending.len() <= slot {
+            self.at.pending.push(Vec::new());
         }
-        let full = match self.pending.get_mut(slot) {
+        let full = match self.at.pending.get_mut(slot) {
             Some(p) => {
                 p.push(h);
                 p.len() as u64 == TILE_WIDTH
@@ -209,14 +176,16 @@ impl<'a, F: Fetch + ?Sized> Walk<'a, F> {
         };
         if full {
             let hashes = self
+                .at
                 .pending
                 .get_mut(slot)
                 .map(std::mem::take)
                 .unwrap_or_default();
-            let index = self.next_index.get(slot).copied().unwrap_or(0);
-            if let Some(n) = self.next_index.get_mut(slot) {
-                *n += 1;
-            }
+            // The entry count already covers this tile: the level now fills the next one.
+            let index = self
+                .at
+                .tile_index(u32::try_from(level).unwrap_or(u32::MAX))
+                .saturating_sub(1);
             let tile_level = u8::try_from(level).unwrap_or(MAX_TILE_LEVEL);
             self.check_hash_tile(tile_level, index, &hashes, report)?;
             if level < usize::from(MAX_TILE_LEVEL) {
