@@ -96,6 +96,9 @@ pub struct OAuthError {
     pub dpop_nonce: Option<String>,
     /// The policy decision behind a refusal (boxed: most errors have none).
     pub policy: Option<Box<PolicyRefusal>>,
+    /// The patient the refused request was about (for the log's disclosure index): one a
+    /// policy decision was asked about, or one our own stored token names. Never sent.
+    pub patient: Option<String>,
 }
 
 /// Which policy decision refused, for which purpose (its exchange purpose code), and for a
@@ -106,8 +109,6 @@ pub struct PolicyRefusal {
     pub purpose: &'static str,
     /// RFC 9470 §3: what to authenticate with for `insufficient_user_authentication`.
     pub step_up: Option<StepUp>,
-    /// The patient the refused request was about (for the log's disclosure index).
-    pub patient: Option<String>,
 }
 
 /// RFC 9470 step-up parameters: the `acr_values` (space-separated) and `max_age` a new
@@ -136,6 +137,7 @@ impl OAuthError {
             challenge: None,
             dpop_nonce: None,
             policy: None,
+            patient: None,
         }
     }
 
@@ -180,16 +182,13 @@ impl OAuthError {
             decision_id: decision_id.to_owned(),
             purpose,
             step_up,
-            patient: None,
         }));
         self
     }
 
-    /// Records the patient a policy refusal was about (no effect on other errors).
+    /// Records the patient the refused request was about.
     pub fn about_patient(mut self, patient: Option<String>) -> Self {
-        if let Some(policy) = self.policy.as_mut() {
-            policy.patient = patient;
-        }
+        self.patient = patient;
         self
     }
 

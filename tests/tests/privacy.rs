@@ -1,8 +1,9 @@
 //! Patient privacy end to end against the shipped server: a patient proofed with an mDL sets
 //! consent restrictions on their privacy page, and the next decision honours them (a
 //! restricted organisation's treatment request is refused, another organisation's gets a
-//! token naming the consent, a restricted data category is excluded from the scope); the
-//! patient's accounting of disclosures lists every request about them — clinicians',
+//! token naming the consent, a restricted data category is excluded from the scope; adding a
+//! restriction ends the tokens decided before it, lifting one ends none); the patient's
+//! accounting of disclosures lists every request about them — clinicians',
 //! payers', a delegated vendor's — each with a proof the verifier CLI accepts; an auditor
 //! exports the same entries as FHIR AuditEvent resources.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -180,7 +181,8 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
         let code = patient.sign_in_for_code(&authorize).await;
         let tokens = redeem_as(&server, "par", &code, &verifier).await;
         let me = tokens["patient"].as_str().unwrap().to_owned();
-        let claims = claims_of(tokens["access_token"].as_str().unwrap());
+        let own_token = tokens["access_token"].as_str().unwrap().to_owned();
+        let claims = claims_of(&own_token);
         assert_eq!(claims["patient"], me.as_str(), "{claims}");
         assert_eq!(claims["sub"], me.as_str());
         assert!(claims.get("consent_reference").is_none(), "no consent yet");
@@ -249,6 +251,11 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             "{page}"
         );
         let first_reference = shown_reference(&page);
+        // Adding a restriction ends the tokens about the patient decided before it, whoever
+        // holds them: the provider's and the patient's own app's.
+        for earlier in [&provider_token, &own_token] {
+            assert_eq!(introspect(&server, earlier).await["active"], false);
+        }
         let (back, _) = treatment_request(&server, &mut clinician, "par", &me).await;
         assert_eq!(
             query_param(&back, "error").as_deref(),
@@ -262,8 +269,15 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
         );
         // The restricted organisation's vendor cannot exchange its way around it either.
         let (status, refused) = vendor_exchange(&server, &provider_token).await;
-        assert_eq!(status, 403, "{refused}");
-        assert_eq!(refused["error"], "access_denied", "{refused}");
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["error"], "invalid_grant", "{refused}");
+        assert!(
+            refused["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("consent"),
+            "{refused}"
+        );
 
         // Another organisation's clinic still gets the token, naming the consent honoured.
         let (back, verifier) = treatment_request(&server, &mut clinician, "clinic", &me).await;
@@ -276,7 +290,9 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             "{claims}"
         );
         assert_eq!(claims["patient"], me.as_str());
-        let described = introspect(&server, tokens["access_token"].as_str().unwrap()).await;
+        let clinic_token = tokens["access_token"].as_str().unwrap().to_owned();
+        let described = introspect(&server, &clinic_token).await;
+        assert_eq!(described["active"], true, "{described}");
         assert_eq!(described["consent_reference"], first_reference.as_str());
         assert_eq!(described["patient"], me.as_str());
 
@@ -292,10 +308,19 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             scope.contains("_security:not=") && scope.contains("42CFRPart2"),
             "{scope}"
         );
+        let narrowed_token = tokens["access_token"].as_str().unwrap().to_owned();
+        // The clinic's earlier token could reach that category: ended with the rest.
+        assert_eq!(introspect(&server, &clinic_token).await["active"], false);
 
         // Removing the restriction lifts it at once; the vendor under a BAA may act again.
         let page = restrict(&mut patient, "remove", "recipient", "org-rp").await;
         assert!(!page.contains("No sharing with the organisation"), "{page}");
+        // Lifting a restriction ends nothing: what was allowed stays allowed. Earlier
+        // restrictions' endings stand.
+        let described = introspect(&server, &narrowed_token).await;
+        assert_eq!(described["active"], true, "{described}");
+        assert_eq!(described["consent_reference"], second_reference.as_str());
+        assert_eq!(introspect(&server, &clinic_token).await["active"], false);
         let (back, verifier) = treatment_request(&server, &mut clinician, "par", &me).await;
         let code = query_param(&back, "code").unwrap_or_else(|| panic!("{back}"));
         let tokens = redeem_as(&server, "par", &code, &verifier).await;

@@ -24,7 +24,7 @@ use crate::session::IdentityAssurance;
 use crate::store::Store;
 use crate::store::claims::ClaimRepository;
 use crate::store::consents::{ConsentRecord, ConsentRepository};
-use crate::tlog::Event;
+use crate::tlog::{Event, NO_CLIENT};
 
 /// The policy decision point of this replica: the policy set in force and the organisations
 /// of the configured clients.
@@ -394,18 +394,18 @@ impl PolicyPoint {
 }
 
 impl PolicyPoint {
-    /// Adds a refusal's decision (when policy made it) to its log event, with the client's
-    /// organisation; the caller adds the refusal class.
+    /// Adds a refusal's decision (when policy made it) and the patient it was about to its
+    /// log event, with the client's organisation; the caller adds the refusal class.
     pub fn logged_refusal(&self, event: Event, client_id: &str, error: &OAuthError) -> Event {
-        match &error.policy {
-            Some(refusal) => {
-                let organisation = self.client(client_id).organisation.id;
-                event
-                    .with_decision(&refusal.decision_id)
-                    .with_org(&organisation)
-                    .with_patient(refusal.patient.as_deref())
-            }
-            None => event,
+        let event = event.with_patient(error.patient.as_deref());
+        let organisation = || self.client(client_id).organisation.id;
+        match (&error.policy, &error.patient) {
+            (Some(refusal), _) => event
+                .with_decision(&refusal.decision_id)
+                .with_org(&organisation()),
+            // Who asked about the patient, for their accounting of disclosures.
+            (None, Some(_)) if client_id != NO_CLIENT => event.with_org(&organisation()),
+            _ => event,
         }
     }
 }

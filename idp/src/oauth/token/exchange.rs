@@ -14,7 +14,8 @@ use crate::oauth::dpop::DpopProof;
 use crate::oauth::issuance::{Delegated, TokenSubject};
 use crate::oauth::params::Params;
 use crate::oauth::policy::Question;
-use crate::oauth::{purpose, resource, scope};
+use crate::oauth::resource::{self, Standing};
+use crate::oauth::{purpose, scope};
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -50,11 +51,20 @@ pub async fn exchange(
             "actor_token is not supported: the acting party is the authenticated client",
         ));
     }
-    let subject = resource::active_access_token(state, presented)
-        .await?
-        .ok_or_else(|| {
-            OAuthError::invalid_grant("subject_token is not an active access token of this server")
-        })?;
+    let subject = match resource::standing(state, presented).await? {
+        Standing::Active(subject) => subject,
+        Standing::EndedByConsent { patient } => {
+            return Err(OAuthError::invalid_grant(
+                "subject_token was ended by the patient's consent restrictions",
+            )
+            .about_patient(Some(patient)));
+        }
+        Standing::Inactive => {
+            return Err(OAuthError::invalid_grant(
+                "subject_token is not an active access token of this server",
+            ));
+        }
+    };
     if subject.cnf_jkt().is_some() {
         return Err(OAuthError::invalid_grant(
             "a DPoP-bound subject_token can only be used by the holder of its key",

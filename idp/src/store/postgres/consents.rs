@@ -10,13 +10,13 @@ use crate::store::model::PendingEntry;
 #[async_trait]
 impl ConsentRepository for Backend {
     async fn consent(&self, patient: &str) -> StoreResult<Option<ConsentRecord>> {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT reference, restrictions, updated_at FROM consent_restrictions WHERE patient = $1",
+        let row: Option<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT reference, restrictions, updated_at, loosened_from FROM consent_restrictions WHERE patient = $1",
         )
         .bind(patient)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(r, s, at)| ConsentRecord::from_row(r, &s, at))
+        row.map(|(r, s, at, l)| ConsentRecord::from_row(r, &s, at, &l))
             .transpose()
     }
 
@@ -29,22 +29,26 @@ impl ConsentRepository for Backend {
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let restrictions = next.restrictions_json();
+        let loosened_from = next.loosened_from_json();
         let written = match expected {
             None => sqlx::query(
-                "INSERT INTO consent_restrictions (patient, reference, restrictions, updated_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (patient) DO NOTHING",
+                "INSERT INTO consent_restrictions \
+                 (patient, reference, restrictions, updated_at, loosened_from) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (patient) DO NOTHING",
             )
             .bind(patient)
             .bind(&next.reference)
             .bind(&restrictions)
-            .bind(next.updated_at),
+            .bind(next.updated_at)
+            .bind(&loosened_from),
             Some(expected) => sqlx::query(
-                "UPDATE consent_restrictions SET reference = $1, restrictions = $2, updated_at = $3 \
-                 WHERE patient = $4 AND reference = $5",
+                "UPDATE consent_restrictions SET reference = $1, restrictions = $2, updated_at = $3, \
+                 loosened_from = $4 WHERE patient = $5 AND reference = $6",
             )
             .bind(&next.reference)
             .bind(&restrictions)
             .bind(next.updated_at)
+            .bind(&loosened_from)
             .bind(patient)
             .bind(expected),
         }

@@ -1,7 +1,9 @@
 //! `/account/privacy`: a signed-in patient's consent restrictions — no disclosure for a
 //! purpose, to an organisation, or of a sensitive data category. Each change replaces the
 //! stored consent under a new reference (what tokens carry as `consent_reference`) in the
-//! same transaction as its log entry, and the next policy decision honours it.
+//! same transaction as its log entry, and the next policy decision honours it. Adding a
+//! restriction also ends the access tokens about the patient decided before it (see
+//! `store::consents`); lifting one ends nothing.
 
 use std::sync::Arc;
 
@@ -201,7 +203,9 @@ pub async fn show(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     };
     let body = format!(
         "<p>Restrictions you set here apply at once to every request for your records, \
-         whatever any other rule allows.</p>\n\
+         whatever any other rule allows. Adding one also ends the access apps and \
+         organisations were already given to your records: they must ask again, under your \
+         new choices.</p>\n\
          <h2>Your restrictions</h2>\n{listed}\n{reference}\n\
          <h2>Add a restriction</h2>\n{purpose}{recipient}{category}\
          <p><a href=\"/account/disclosures\">Who has asked for your records</a> · \
@@ -259,11 +263,14 @@ pub async fn change(State(app): State<Arc<AppState>>, headers: HeaderMap, body: 
         Ok(r) => format!("urn:glassgate:consent:{r}"),
         Err(e) => return failed(&e.description),
     };
-    let next = ConsentRecord {
+    let tightened = action == "added";
+    let next = ConsentRecord::after(
+        stored.as_ref(),
         reference,
         restrictions,
-        updated_at: clock::now(),
-    };
+        clock::now(),
+        tightened,
+    );
     let event = Event::new(EventKind::ConsentChanged, NO_CLIENT)
         .with_subject(patient)
         .with_record(json!({
@@ -271,6 +278,7 @@ pub async fn change(State(app): State<Arc<AppState>>, headers: HeaderMap, body: 
             "restriction": { "kind": restriction.kind(), "value": restriction.value() },
             "consent_reference": next.reference,
             "previous_reference": stored.as_ref().map(|c| &c.reference),
+            "earlier_tokens": if tightened { "ended" } else { "still_active" },
             "restrictions": next.restrictions,
         }));
     let entry = match app.log.entry(event, &app.config.issuer) {
