@@ -5,7 +5,7 @@
 //! restriction ends the tokens decided before it, lifting one ends none); the patient's
 //! accounting of disclosures lists every request about them — clinicians',
 //! payers', a delegated vendor's — each with a proof the verifier CLI accepts; an auditor
-//! exports the same entries as FHIR AuditEvent resources.
+//! exports the same entries as FHIR AuditEvent resources, and that export is logged too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -452,6 +452,31 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
         assert_eq!(bundle["resourceType"], "Bundle");
         assert_eq!(bundle["type"], "searchset");
         assert_eq!(bundle["total"].as_u64().unwrap() as usize, entries.len());
+        // The export is itself in the log, about the patient, before it was sent: the
+        // patient sees it, and the next export includes it.
+        let after = integrated_disclosures(&mut patient, entries.len() + 1).await;
+        let exported: Vec<&Value> = after["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "audit.exported")
+            .collect();
+        assert_eq!(exported.len(), 1, "{after}");
+        assert_eq!(exported[0]["organisation"], "org-audit");
+        assert_eq!(exported[0]["purpose"], "T-HCO");
+        let (status, again) = export(
+            Some(auditor_token.clone()),
+            format!("?patient={me}&_count=1000"),
+        )
+        .await;
+        assert_eq!(status, 200, "{again}");
+        assert!(
+            again["entry"].as_array().unwrap().iter().any(|e| {
+                e["resource"]["subtype"][1]["code"] == "audit.exported"
+                    && e["resource"]["type"]["code"] == "110106"
+            }),
+            "{again}"
+        );
         let events: Vec<&Value> = bundle["entry"]
             .as_array()
             .unwrap()

@@ -11,7 +11,7 @@ pub const MAX_ENTRY_LEN: usize = 4096;
 /// `prev` of entry 0.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The event types of version 1.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 13] = [
     "token.issued",
     "token.refused",
     "authorization.granted",
@@ -24,6 +24,7 @@ pub const EVENT_TYPES: [&str; 12] = [
     "admin.account",
     "admin.claims",
     "consent.changed",
+    "audit.exported",
 ];
 /// Domain tag of the private-record commitment.
 pub const COMMITMENT_TAG: &[u8] = b"glassgate-log-record/v1\n";

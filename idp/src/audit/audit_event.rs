@@ -34,11 +34,15 @@ fn coding(system: &str, code: &str, display: &str) -> Value {
     json!({ "system": system, "code": code, "display": display })
 }
 
-/// Is the entry a decision about access to the patient's records?
+/// Is the entry a decision about access to the patient's records, or an export of them?
 fn is_disclosure(event: &str) -> bool {
     matches!(
         event,
-        "token.issued" | "token.refused" | "authorization.granted" | "authorization.refused"
+        "token.issued"
+            | "token.refused"
+            | "authorization.granted"
+            | "authorization.refused"
+            | "audit.exported"
     )
 }
 

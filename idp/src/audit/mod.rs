@@ -6,6 +6,10 @@
 //! kind `auditor`, with a `system/AuditEvent` read scope (granted by the shipped policy
 //! `auditor-reads-audit-events` for health care operations). Errors are FHIR
 //! OperationOutcome resources.
+//!
+//! Each export is itself a disclosure of the patient's history: it is logged
+//! (`audit.exported`, about the patient, by the auditor's client and organisation) before
+//! the Bundle is sent, and nothing is sent when it cannot be logged.
 
 mod audit_event;
 
@@ -22,7 +26,9 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::oauth::resource::active_access_token;
+use crate::oauth::{issuance, purpose};
 use crate::tlog::disclosures::MAX_LISTED;
+use crate::tlog::{Event, EventKind};
 
 const FHIR_JSON: &str = "application/fhir+json";
 
@@ -85,9 +91,17 @@ fn fhir(body: Value) -> impl IntoResponse {
     )
 }
 
+/// Who an export goes to: the auditor's client, its organisation, and the purpose its token
+/// serves.
+struct Auditor {
+    client_id: String,
+    organisation: String,
+    purpose: Option<&'static str>,
+}
+
 /// The token must be ours, active, Bearer, an auditor organisation's, with an AuditEvent
 /// read scope.
-async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<Auditor, Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -140,7 +154,35 @@ async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), Response
             "only an auditor organisation's token with a system/AuditEvent read scope may export audit events",
         ));
     }
-    Ok(())
+    Ok(Auditor {
+        client_id: record.client_id.clone(),
+        organisation: organisation.id,
+        purpose: purpose::from_stored(record.purpose.as_deref()).map(|p| purpose::log_code(&p)),
+    })
+}
+
+/// Log the export before it is sent: fail closed.
+async fn log_export(
+    state: &AppState,
+    auditor: &Auditor,
+    patient: &str,
+    exported: usize,
+) -> Result<(), Response> {
+    let mut event = Event::new(EventKind::AuditExported, &auditor.client_id)
+        .with_org(&auditor.organisation)
+        .with_patient(Some(patient))
+        .with_record(json!({ "audit_events": exported }));
+    if let Some(code) = auditor.purpose {
+        event = event.with_purpose(code);
+    }
+    issuance::log_event(state, event).await.map_err(|e| {
+        tracing::error!(error = %e.description, "logging an audit export failed");
+        outcome(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "exception",
+            "internal error",
+        )
+    })
 }
 
 async fn search(
@@ -148,9 +190,10 @@ async fn search(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(refusal) = authorise(&state, &headers).await {
-        return refusal;
-    }
+    let auditor = match authorise(&state, &headers).await {
+        Ok(auditor) => auditor,
+        Err(refusal) => return refusal,
+    };
     let params = match SearchParams::parse(query.as_deref()) {
         Ok(p) => p,
         Err(text) => return outcome(StatusCode::BAD_REQUEST, "value", &text),
@@ -194,6 +237,9 @@ async fn search(
             })
         })
         .collect();
+    if let Err(failed) = log_export(&state, &auditor, &patient, entries.len()).await {
+        return failed;
+    }
     fhir(json!({
         "resourceType": "Bundle",
         "type": "searchset",

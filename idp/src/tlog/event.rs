@@ -18,6 +18,7 @@ pub enum EventKind {
     AdminAccount,
     AdminClaims,
     ConsentChanged,
+    AuditExported,
 }
 
 impl EventKind {
@@ -35,6 +36,7 @@ impl EventKind {
             Self::AdminAccount => "admin.account",
             Self::AdminClaims => "admin.claims",
             Self::ConsentChanged => "consent.changed",
+            Self::AuditExported => "audit.exported",
         }
     }
 }

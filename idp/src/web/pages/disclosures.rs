@@ -32,6 +32,7 @@ fn what(entry: &LogEntry) -> &'static str {
         "credential.passkey" => "Passkey sign-in or change",
         "credential.mdl" => "Identity verified with a mobile driver's licence",
         "consent.changed" => "Your privacy choices changed",
+        "audit.exported" => "This history exported to an auditor",
         _ => "Administrative change",
     }
 }
