@@ -45,6 +45,8 @@ pub async fn active_access_token(
     })
 }
 
+/// Whether `token` is an active access token of ours, and if not, whether a consent change
+/// ended it (the token exchange tells its client so, and logs the refusal for the patient).
 pub async fn standing(state: &AppState, token: &str) -> OAuthResult<Standing> {
     let Some((jws, jti)) = verified(state, token) else {
         return Ok(Standing::Inactive);
@@ -70,9 +72,7 @@ pub async fn standing(state: &AppState, token: &str) -> OAuthResult<Standing> {
 /// The token's JWS and `jti` when it is an unexpired RFC 9068 token signed by our key ring
 /// for this issuer.
 fn verified(state: &AppState, token: &str) -> Option<(Jws, String)> {
-    let Ok(jws) = Jws::parse(token) else {
-        return None;
-    };
+    let jws = Jws::parse(token).ok()?;
     if jws.header_str("typ") != Some("at+jwt") {
         return None;
     }
