@@ -175,8 +175,8 @@ async fn log_export(
     if let Some(code) = auditor.purpose {
         event = event.with_purpose(code);
     }
-    issuance::log_event(state, event).await.map_err(|e| {
-        tracing::error!(error = %e.description, "logging an audit export failed");
+    // The cause is already in the application log (`OAuthError::server_error`).
+    issuance::log_event(state, event).await.map_err(|_| {
         outcome(
             StatusCode::INTERNAL_SERVER_ERROR,
             "exception",
