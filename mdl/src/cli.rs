@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::claims::{MDL_NAMESPACE, RequestedElements};
-use crate::revocation::{NoRevocationCheck, RevocationChecker, crl::HttpRevocation};
+use crate::revocation::{NoRevocationCheck, crl::HttpRevocation};
 use crate::transcript::{self, SessionTranscript};
 use crate::trust::{TrustStore, pem_dir};
 use crate::verify::{VerifyOptions, VerifyRequest, verify};
@@ -179,32 +179,36 @@ pub fn run_verify(args: &VerifyArgs, out: &mut impl Write) -> i32 {
         }
     }
 
-    let http = if args.offline {
-        None
-    } else {
-        HttpRevocation::new().ok()
-    };
-    if let Some(h) = &http {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        if let Ok(rt) = rt {
-            for (url, err) in rt.block_on(h.prefetch_for(&device_response)) {
-                let _ = writeln!(out, "warning: revocation data {url}: {err}");
-            }
-        }
-    }
-    let checker: &dyn RevocationChecker = match &http {
-        Some(h) => h,
-        None => &NoRevocationCheck,
-    };
     let req = VerifyRequest {
         device_response: &device_response,
         transcript: &transcript,
         requested: &requested,
         now,
     };
-    match verify(&req, &trust, checker, &VerifyOptions::default()) {
+    let opts = VerifyOptions::default();
+    let http = if args.offline {
+        None
+    } else {
+        HttpRevocation::new().ok()
+    };
+    let rt = http.as_ref().and_then(|_| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+    });
+    let outcome = match (&http, &rt) {
+        // Online: revocation data is fetched only once the issuer is authenticated.
+        (Some(h), Some(rt)) => {
+            let (outcome, fetch_errors) = rt.block_on(h.verify(&req, &trust, &opts));
+            for (url, err) in fetch_errors {
+                let _ = writeln!(out, "warning: revocation data {url}: {err}");
+            }
+            outcome
+        }
+        _ => verify(&req, &trust, &NoRevocationCheck, &opts),
+    };
+    match outcome {
         Ok(vp) => {
             if args.json {
                 let _ = writeln!(

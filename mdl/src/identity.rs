@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
+use crate::claims::{DisclosedElements, IDENTITY_ELEMENTS, MDL_NAMESPACE};
 use crate::trust::TrustSource;
 use crate::verify::VerifiedPresentation;
 
@@ -17,8 +18,33 @@ use crate::verify::VerifiedPresentation;
 pub enum IdentityError {
     #[error("required element {0} not disclosed")]
     MissingElement(&'static str),
+    #[error("required element {0} is not text")]
+    NotText(&'static str),
     #[error("commitment key must be at least 32 bytes")]
     WeakKey,
+}
+
+/// Every element of [`IDENTITY_ELEMENTS`] must be disclosed: the commitment hashes some of
+/// them, so a licence presented with and without one would otherwise commit (and enroll)
+/// twice. Wallets may withhold optional elements; such a presentation proves no identity.
+pub fn require_identity_elements(e: &DisclosedElements) -> Result<(), IdentityError> {
+    for &name in IDENTITY_ELEMENTS {
+        if e.get(MDL_NAMESPACE, name).is_none() {
+            return Err(IdentityError::MissingElement(name));
+        }
+    }
+    Ok(())
+}
+
+/// A text element the commitment depends on.
+fn committed_text<'a>(
+    e: &'a DisclosedElements,
+    name: &'static str,
+) -> Result<&'a str, IdentityError> {
+    e.get(MDL_NAMESPACE, name)
+        .ok_or(IdentityError::MissingElement(name))?
+        .as_text()
+        .ok_or(IdentityError::NotText(name))
 }
 
 /// Domain separation for the document-number commitment.
@@ -26,22 +52,24 @@ const COMMITMENT_CONTEXT: &[u8] = b"glassgate/mdl/document-number/v1";
 
 /// HMAC-SHA256 commitment (base64url) of the licence number, scoped by doc type, issuing
 /// country and jurisdiction. `key` is a server secret (≥ 32 bytes); rotate only with a
-/// re-proofing plan, since commitments under a new key do not match old ones.
+/// re-proofing plan, since commitments under a new key do not match old ones. Refuses a
+/// presentation missing any of [`IDENTITY_ELEMENTS`] (see [`require_identity_elements`]).
 pub fn document_commitment(key: &[u8], vp: &VerifiedPresentation) -> Result<String, IdentityError> {
     if key.len() < 32 {
         return Err(IdentityError::WeakKey);
     }
     let e = &vp.elements;
-    let number = e
-        .document_number()
-        .ok_or(IdentityError::MissingElement("document_number"))?;
+    require_identity_elements(e)?;
+    let country = committed_text(e, "issuing_country")?;
+    let jurisdiction = committed_text(e, "issuing_jurisdiction")?;
+    let number = committed_text(e, "document_number")?;
     let k = hmac::Key::new(hmac::HMAC_SHA256, key);
     let mut ctx = hmac::Context::with_key(&k);
     for part in [
         COMMITMENT_CONTEXT,
         vp.doc_type.as_bytes(),
-        e.issuing_country().unwrap_or_default().as_bytes(),
-        e.issuing_jurisdiction().unwrap_or_default().as_bytes(),
+        country.as_bytes(),
+        jurisdiction.as_bytes(),
         number.as_bytes(),
     ] {
         ctx.update(&(part.len() as u64).to_be_bytes());
@@ -75,6 +103,7 @@ pub fn proofing_record(
     commitment_key: &[u8],
 ) -> Result<ProofingRecord, IdentityError> {
     let e = &vp.elements;
+    require_identity_elements(e)?;
     let given = e
         .given_name()
         .ok_or(IdentityError::MissingElement("given_name"))?;

@@ -29,6 +29,8 @@ pub enum ResponseError {
     NoDecryptionKey,
     #[error("JWE rejected: {0}")]
     Jwe(String),
+    #[error("JWE rejected: compressed (\"zip\"), which OpenID4VP responses never are")]
+    JweCompressed,
     #[error("state does not match the request")]
     StateMismatch,
     #[error("vp_token malformed: {0}")]
@@ -119,11 +121,30 @@ pub fn decode_form(
     })
 }
 
+/// The protected header of a compact JWE, read before any decryption.
+fn protected_header(jwe: &str) -> Result<serde_json::Map<String, Value>, ResponseError> {
+    let b64 = jwe.split('.').next().unwrap_or_default();
+    let bytes = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| ResponseError::Jwe("protected header is not base64url".into()))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(header)) => Ok(header),
+        _ => Err(ResponseError::Jwe(
+            "protected header is not a JSON object".into(),
+        )),
+    }
+}
+
 /// Decrypts a compact JWE (ECDH-ES, A128GCM/A256GCM) and parses its JSON payload.
 pub fn decrypt(jwe: &str, key: &EphemeralKey) -> Result<Value, ResponseError> {
     use josekit::jwe::ECDH_ES;
     if jwe.len() > MAX_RESPONSE_LEN {
         return Err(ResponseError::TooLarge(MAX_RESPONSE_LEN));
+    }
+    // josekit inflates "zip":"DEF" without a size limit (a decompression bomb); OpenID4VP
+    // never compresses, so refuse before decrypting.
+    if protected_header(jwe)?.contains_key("zip") {
+        return Err(ResponseError::JweCompressed);
     }
     let decrypter = ECDH_ES
         .decrypter_from_der(&key.pkcs8)

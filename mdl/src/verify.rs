@@ -118,6 +118,26 @@ pub fn verify(
     revocation: &dyn RevocationChecker,
     opts: &VerifyOptions,
 ) -> Result<VerifiedPresentation, Refusal> {
+    let authenticated = authenticate(req, trust)?;
+    verify_authenticated(req, authenticated, revocation, opts)
+}
+
+/// A presentation through steps 0–4: its DS chains to a trust anchor and its MSO carries
+/// that DS's valid signature. Only from here may anything it names (revocation URLs) be
+/// acted on.
+#[derive(Debug)]
+pub(crate) struct Authenticated<'a> {
+    doc: device_response::Document<'a>,
+    issuer_alg: CoseAlg,
+    pub(crate) chain: ValidatedChain,
+    pub(crate) mso: mso::Mso,
+}
+
+/// Steps 0–4.
+pub(crate) fn authenticate<'a>(
+    req: &VerifyRequest<'a>,
+    trust: &TrustStore,
+) -> Result<Authenticated<'a>, Refusal> {
     // 0. DeviceResponse framing.
     let response = device_response::parse(req.device_response)?;
     if response.version != "1.0" {
@@ -129,11 +149,11 @@ pub fn verify(
     if response.has_document_errors {
         return Err(Refusal::DocumentErrors);
     }
-    let doc = match response.documents.as_slice() {
-        [] => return Err(Refusal::NoDocument),
-        [one] => one,
-        many => return Err(Refusal::MultipleDocuments(many.len())),
-    };
+    let mut documents = response.documents;
+    if documents.len() > 1 {
+        return Err(Refusal::MultipleDocuments(documents.len()));
+    }
+    let doc = documents.pop().ok_or(Refusal::NoDocument)?;
     if doc.doc_type != req.requested.doc_type {
         return Err(Refusal::DocTypeNotRequested {
             got: doc.doc_type.clone(),
@@ -160,6 +180,27 @@ pub fn verify(
             document: doc.doc_type.clone(),
         });
     }
+    Ok(Authenticated {
+        doc,
+        issuer_alg: ia.alg,
+        chain,
+        mso,
+    })
+}
+
+/// Steps 5–10 of a presentation [`authenticate`] accepted.
+pub(crate) fn verify_authenticated(
+    req: &VerifyRequest<'_>,
+    authenticated: Authenticated<'_>,
+    revocation: &dyn RevocationChecker,
+    opts: &VerifyOptions,
+) -> Result<VerifiedPresentation, Refusal> {
+    let Authenticated {
+        doc,
+        issuer_alg,
+        chain,
+        mso,
+    } = authenticated;
 
     // 5. Digests.
     let items = digests::verify_items(&doc.issuer_signed.name_spaces, &mso)?;
@@ -219,7 +260,7 @@ pub fn verify(
             fingerprint: chain.ds.fingerprint.clone(),
             not_before: chain.ds.not_before,
             not_after: chain.ds.not_after,
-            signature_algorithm: ia.alg,
+            signature_algorithm: issuer_alg,
         },
         validity: mso.validity,
         digest_algorithm: mso.digest_algorithm,

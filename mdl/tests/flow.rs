@@ -4,13 +4,14 @@
 mod common;
 
 use common::*;
-use glassgate_mdl::identity::{document_commitment, proofing_record};
+use glassgate_mdl::claims::IDENTITY_ELEMENTS;
+use glassgate_mdl::identity::{IdentityError, document_commitment, proofing_record};
 use glassgate_mdl::request::{
     ClientId, EphemeralKey, RequestParams, ResponseMode, dev_certificate, sign_request_object,
 };
-use glassgate_mdl::response::{ResponseError, decode_dc_api, decode_form};
+use glassgate_mdl::response::{ResponseError, decode_dc_api, decode_form, decrypt};
 use glassgate_mdl::revocation::NoRevocationCheck;
-use glassgate_mdl::wallet::{IssueSpec, KeyAlg, oid4vp};
+use glassgate_mdl::wallet::{self, IssueSpec, KeyAlg, oid4vp};
 use glassgate_mdl::{
     RequestedElements, VerifiedPresentation, VerifyOptions, VerifyRequest, transcript,
 };
@@ -341,4 +342,87 @@ fn test_wallet_follows_the_qr_code() {
     assert!(resp.encrypted);
     let vp = verify(&fx, &resp.device_response, &p.transcript());
     assert_eq!(vp.elements.given_name(), Some("Jane"));
+}
+
+#[test]
+fn compressed_jwe_is_refused_before_decryption() {
+    use josekit::jwe::{ECDH_ES, JweHeader};
+    let p = params(ResponseMode::DirectPostJwt);
+    let key = p.encryption_key.as_ref().unwrap();
+    let jwk = josekit::jwk::Jwk::from_bytes(key.public_jwk().to_string()).unwrap();
+    let encrypter = ECDH_ES.encrypter_from_jwk(&jwk).unwrap();
+    let mut header = JweHeader::new();
+    header.set_content_encryption("A128GCM");
+    header.set_compression("DEF");
+    // Otherwise a well-formed answer: only the compression is wrong.
+    let payload = serde_json::json!({
+        "vp_token": oid4vp::vp_token(b"device response"),
+        "state": p.state,
+    });
+    let jwe = josekit::jwe::serialize_compact(payload.to_string().as_bytes(), &header, &encrypter)
+        .unwrap();
+    assert_eq!(
+        decrypt(&jwe, key).unwrap_err(),
+        ResponseError::JweCompressed
+    );
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response", &jwe)
+        .finish();
+    assert_eq!(
+        decode_form(form.as_bytes(), Some(key), &p.state).unwrap_err(),
+        ResponseError::JweCompressed
+    );
+    let dc = serde_json::json!({
+        "protocol": "openid4vp-v1-unsigned",
+        "data": { "response": jwe },
+    });
+    assert_eq!(
+        decode_dc_api(&dc, Some(key)).unwrap_err(),
+        ResponseError::JweCompressed
+    );
+    // A protected header that is not JSON is refused as such.
+    assert!(matches!(
+        decrypt("bm90IGpzb24.a.b.c.d", key),
+        Err(ResponseError::Jwe(_))
+    ));
+}
+
+#[test]
+fn identity_requires_every_committed_element() {
+    let fx = Fixture::new(KeyAlg::P256);
+    let key = [42u8; 32];
+    let cred = fx.credential(&IssueSpec::sample_mdl());
+    for &withheld in IDENTITY_ELEMENTS {
+        let shown: Vec<&str> = IDENTITY_ELEMENTS
+            .iter()
+            .copied()
+            .filter(|e| *e != withheld)
+            .collect();
+        let t = our_transcript();
+        let p = wallet::present(&cred, Some(&RequestedElements::mdl(&shown)), &t).unwrap();
+        // The presentation itself verifies (withholding is the wallet's right) ...
+        let vp = verify(&fx, &p.encode(), &t);
+        // ... but proves no identity: otherwise it would commit differently from the full one.
+        assert_eq!(
+            document_commitment(&key, &vp),
+            Err(IdentityError::MissingElement(withheld))
+        );
+        assert_eq!(
+            proofing_record(&vp, &key).unwrap_err(),
+            IdentityError::MissingElement(withheld)
+        );
+    }
+
+    // A committed element of the wrong type is refused as such.
+    let mut spec = IssueSpec::sample_mdl();
+    for (_, element, value) in &mut spec.elements {
+        if element == "document_number" {
+            *value = ciborium::Value::Integer(1234567.into());
+        }
+    }
+    let vp = verify(&fx, &fx.presentation(&spec).encode(), &our_transcript());
+    assert_eq!(
+        document_commitment(&key, &vp),
+        Err(IdentityError::NotText("document_number"))
+    );
 }

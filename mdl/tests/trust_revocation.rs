@@ -6,9 +6,11 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use common::*;
 use glassgate_mdl::revocation::crl::HttpRevocation;
+use glassgate_mdl::revocation::fetch::MAX_URLS_PER_PRESENTATION;
 use glassgate_mdl::revocation::{DsStatus, RevocationPolicy};
 use glassgate_mdl::trust::vical::{VicalError, VicalLoader};
 use glassgate_mdl::trust::{SourceGroup, TrustSource, TrustStore, pem_dir};
@@ -286,6 +288,14 @@ fn verify_online(
     bytes: &[u8],
     policy: RevocationPolicy,
 ) -> Result<glassgate_mdl::VerifiedPresentation, Refusal> {
+    verify_online_in(&fx.trust, bytes, policy)
+}
+
+fn verify_online_in(
+    trust: &TrustStore,
+    bytes: &[u8],
+    policy: RevocationPolicy,
+) -> Result<glassgate_mdl::VerifiedPresentation, Refusal> {
     let http = HttpRevocation::new().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -303,7 +313,7 @@ fn verify_online(
         revocation: policy,
         ..Default::default()
     };
-    rt.block_on(http.verify(&req, &fx.trust, &opts)).0
+    rt.block_on(http.verify(&req, trust, &opts)).0
 }
 
 #[test]
@@ -375,4 +385,106 @@ fn mso_status_list_revocation() {
         verify_online(&fx, &with_idx(3), RevocationPolicy::RefuseConfirmedOnly).unwrap_err(),
         Refusal::CredentialRevoked(2)
     );
+}
+
+/// Records the request line of every connection to `listener` (before answering 404).
+fn record(listener: TcpListener) -> Arc<Mutex<Vec<String>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let line = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            log.lock().unwrap().push(line);
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    seen
+}
+
+fn with_status(uri: &str, corrupt_signature: bool) -> IssueSpec {
+    IssueSpec {
+        forge: wallet::IssueForge {
+            status: Some(wallet::status_list::mso_status(uri, 0)),
+            corrupt_signature,
+            ..Default::default()
+        },
+        ..IssueSpec::sample_mdl()
+    }
+}
+
+#[test]
+fn unauthenticated_presentations_cause_no_fetch() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut o = IacaOptions::new(KeyAlg::P256);
+    o.crl_url = format!("{base}/iaca.crl");
+    let fx = Fixture::with(o, |_| {});
+    let seen = record(listener);
+    let status_uri = format!("{base}/status/1");
+    let genuine = fx.presentation(&with_status(&status_uri, false)).encode();
+
+    // The DS does not chain to a trusted IACA: its CRL URL and the MSO's URI are not used.
+    assert_eq!(
+        verify_online_in(
+            &TrustStore::new(),
+            &genuine,
+            RevocationPolicy::RefuseConfirmedOnly
+        )
+        .unwrap_err(),
+        Refusal::UntrustedIssuer
+    );
+    // Trusted DS, but the MSO signature does not verify: its status URI is not used.
+    let forged = fx.presentation(&with_status(&status_uri, true)).encode();
+    assert_eq!(
+        verify_online(&fx, &forged, RevocationPolicy::RefuseConfirmedOnly).unwrap_err(),
+        Refusal::IssuerSignatureInvalid
+    );
+    let none = seen.lock().unwrap().clone();
+    assert!(none.is_empty(), "{none:?}");
+
+    // Authenticated, the same presentation has its CRL and status list fetched.
+    verify_online(&fx, &genuine, RevocationPolicy::RefuseConfirmedOnly).unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen.iter().any(|l| l.starts_with("GET /iaca.crl ")));
+    assert!(seen.iter().any(|l| l.starts_with("GET /status/1 ")));
+}
+
+#[test]
+fn fetches_per_presentation_are_capped() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut o = IacaOptions::new(KeyAlg::P256);
+    o.crl_url = format!("{base}/crl/0");
+    let fx = Fixture::with(o, |ds| {
+        ds.extra_crl_urls = (1..10).map(|i| format!("{base}/crl/{i}")).collect();
+    });
+    let seen = record(listener);
+
+    // Ten distribution points and a status list: four requests, the status list among them.
+    let bytes = fx
+        .presentation(&with_status(&format!("{base}/status/1"), false))
+        .encode();
+    let vp = verify_online(&fx, &bytes, RevocationPolicy::RefuseConfirmedOnly).unwrap();
+    assert!(matches!(vp.revocation.ds, DsStatus::Unknown(_)));
+    let got = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(got.len(), MAX_URLS_PER_PRESENTATION, "{got:?}");
+    assert!(got.iter().any(|l| l.starts_with("GET /status/1 ")));
+    assert!(got.iter().any(|l| l.starts_with("GET /crl/0 ")));
+
+    // Without a status list, the CRLs take every slot.
+    let bytes = fx.presentation(&IssueSpec::sample_mdl()).encode();
+    verify_online(&fx, &bytes, RevocationPolicy::RefuseConfirmedOnly).unwrap();
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), MAX_URLS_PER_PRESENTATION, "{got:?}");
+    assert!(got.iter().all(|l| l.starts_with("GET /crl/")));
 }

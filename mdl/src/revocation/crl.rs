@@ -1,6 +1,7 @@
 //! DS revocation via the IACA's CRL (RFC 5280), fetched over HTTP from the DS (or IACA)
 //! cRLDistributionPoints, cached, verified against the IACA key once per anchor, and
-//! refreshed at `nextUpdate` (last good CRL kept on fetch failure).
+//! refreshed at `nextUpdate` (last good CRL kept on fetch failure). Nothing is fetched for a
+//! presentation until its issuer is authenticated (see [`HttpRevocation::verify`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -10,13 +11,12 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
+pub use super::fetch::MAX_FETCH_LEN;
+use super::fetch::{self, FetchPlan};
 use super::{CredentialStatus, DsStatus, RevocationChecker, status_list};
 use crate::crypto::{CertSigAlg, PublicKey};
 use crate::mso::MsoStatus;
 use crate::x509::chain::ValidatedChain;
-
-/// Largest CRL or status list fetched.
-pub const MAX_FETCH_LEN: usize = 8 << 20;
 
 /// A verified CRL.
 #[derive(Debug, Clone)]
@@ -75,7 +75,8 @@ struct CrlEntry {
     verified: Option<(String, Result<VerifiedCrl, String>)>,
 }
 
-/// Fetches and caches CRLs and status lists over HTTP.
+/// Fetches and caches CRLs and status lists over HTTP (each cache bounded by
+/// [`fetch::MAX_CACHED`]).
 #[derive(Debug)]
 pub struct HttpRevocation {
     client: reqwest::Client,
@@ -90,12 +91,8 @@ pub struct HttpRevocation {
 impl HttpRevocation {
     /// A checker with a 10 s HTTP timeout and a 6 h maximum cache age.
     pub fn new() -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(StdDuration::from_secs(10))
-            .build()
-            .map_err(|e| e.to_string())?;
         Ok(Self {
-            client,
+            client: fetch::client(StdDuration::from_secs(10))?,
             crls: RwLock::default(),
             status_lists: RwLock::default(),
             max_age: Duration::hours(6),
@@ -104,29 +101,7 @@ impl HttpRevocation {
     }
 
     pub(crate) async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("unsupported URL scheme: {url}"));
-        }
-        let resp = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("HTTP {}", resp.status()));
-        }
-        if resp
-            .content_length()
-            .is_some_and(|l| l > MAX_FETCH_LEN as u64)
-        {
-            return Err("response too large".into());
-        }
-        let body = resp.bytes().await.map_err(|e| e.to_string())?;
-        if body.len() > MAX_FETCH_LEN {
-            return Err("response too large".into());
-        }
-        Ok(body.to_vec())
+        fetch::get(&self.client, url, MAX_FETCH_LEN).await
     }
 
     fn due(&self, url: &str, now: OffsetDateTime) -> bool {
@@ -148,8 +123,8 @@ impl HttpRevocation {
     }
 
     /// Fetches the CRLs at `urls` that are missing or due. Failures keep the last good copy
-    /// and are returned for logging/alarms.
-    pub async fn prefetch_crls(&self, urls: &[String]) -> Vec<(String, String)> {
+    /// and are returned for logging/alarms. `urls` must come from validated certificates.
+    async fn prefetch_crls(&self, urls: &[String]) -> Vec<(String, String)> {
         let now = OffsetDateTime::now_utc();
         let mut errors = Vec::new();
         for url in urls {
@@ -162,13 +137,15 @@ impl HttpRevocation {
                         Ok(c) => c,
                         Err(p) => p.into_inner(),
                     };
-                    crls.insert(
+                    fetch::insert_bounded(
+                        &mut crls,
                         url.clone(),
                         CrlEntry {
                             der,
                             fetched_at: now,
                             verified: None,
                         },
+                        |e| e.fetched_at,
                     );
                 }
                 Err(e) => errors.push((url.clone(), e)),
@@ -186,22 +163,23 @@ impl HttpRevocation {
         self.prefetch_crls(&urls).await
     }
 
-    /// Fetches what verifying `device_response` will need: the DS CRL and the MSO status
-    /// list. Parsing failures are ignored here (the pipeline reports them).
-    pub async fn prefetch_for(&self, device_response: &[u8]) -> Vec<(String, String)> {
-        let (crl_urls, status) = revocation_inputs(device_response);
-        let mut errors = self.prefetch_crls(&crl_urls).await;
-        if let Some(uri) = status
-            && let Err(e) = self.prefetch_status_list(&uri).await
+    /// Fetches what `plan` names (the DS CRL and the MSO status list).
+    async fn prefetch(&self, plan: &FetchPlan) -> Vec<(String, String)> {
+        let mut errors = self.prefetch_crls(&plan.crls).await;
+        if let Some(uri) = &plan.status_list
+            && let Err(e) = self.prefetch_status_list(uri).await
         {
-            errors.push((uri, e));
+            errors.push((uri.clone(), e));
         }
         errors
     }
 
-    /// The server's entry point: fetches what revocation needs (cached), then runs the
-    /// pipeline with this checker. Fetch failures are returned for logging; they only
-    /// refuse under [`super::RevocationPolicy::RequireKnownGood`].
+    /// The server's entry point: authenticates the issuer (chain to a trust anchor, MSO
+    /// signature), only then fetches what revocation needs (cached; URLs taken from the
+    /// validated certificates and the signed MSO, at most
+    /// [`fetch::MAX_URLS_PER_PRESENTATION`]), then runs the rest of the pipeline with this
+    /// checker. Fetch failures are returned for logging; they only refuse under
+    /// [`super::RevocationPolicy::RequireKnownGood`].
     pub async fn verify(
         &self,
         req: &crate::verify::VerifyRequest<'_>,
@@ -211,8 +189,17 @@ impl HttpRevocation {
         Result<crate::verify::VerifiedPresentation, crate::error::Refusal>,
         Vec<(String, String)>,
     ) {
-        let fetch_errors = self.prefetch_for(req.device_response).await;
-        (crate::verify::verify(req, trust, self, opts), fetch_errors)
+        // Unauthenticated input names no URL we connect to.
+        let authenticated = match crate::verify::authenticate(req, trust) {
+            Ok(a) => a,
+            Err(refusal) => return (Err(refusal), Vec::new()),
+        };
+        let plan = fetch::plan(&authenticated.chain, authenticated.mso.status.as_ref());
+        let fetch_errors = self.prefetch(&plan).await;
+        (
+            crate::verify::verify_authenticated(req, authenticated, self, opts),
+            fetch_errors,
+        )
     }
 
     fn crl_status(
@@ -265,13 +252,8 @@ impl HttpRevocation {
 
 impl RevocationChecker for HttpRevocation {
     fn ds_status(&self, chain: &ValidatedChain, now: OffsetDateTime) -> DsStatus {
-        let urls = if chain.ds.crl_urls.is_empty() {
-            &chain.anchor.info.crl_urls
-        } else {
-            &chain.ds.crl_urls
-        };
         let mut last = DsStatus::Unknown("no CRL fetched".into());
-        for url in urls {
+        for url in fetch::crl_urls(chain) {
             match self.crl_status(url, chain, now) {
                 Some(s @ (DsStatus::Good | DsStatus::Revoked)) => return s,
                 Some(s) => last = s,
@@ -289,30 +271,4 @@ impl RevocationChecker for HttpRevocation {
     ) -> CredentialStatus {
         status_list::credential_status(self, status, chain, now)
     }
-}
-
-/// The CRL URLs of the DS certificate and the MSO status-list URI, best effort.
-pub fn revocation_inputs(device_response: &[u8]) -> (Vec<String>, Option<String>) {
-    let Ok(resp) = crate::device_response::parse(device_response) else {
-        return (Vec::new(), None);
-    };
-    let Some(doc) = resp.documents.first() else {
-        return (Vec::new(), None);
-    };
-    let Ok(ia) = crate::issuer_auth::parse(doc.issuer_signed.issuer_auth) else {
-        return (Vec::new(), None);
-    };
-    let crls = ia
-        .x5chain
-        .first()
-        .and_then(|d| crate::x509::parse(d).ok())
-        .map(|c| crate::x509::crl_urls(&c))
-        .unwrap_or_default();
-    let status = crate::mso::parse(&ia.mso_bytes)
-        .ok()
-        .and_then(|m| match m.status {
-            Some(MsoStatus::StatusList { uri, .. }) => Some(uri),
-            _ => None,
-        });
-    (crls, status)
 }

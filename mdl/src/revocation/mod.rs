@@ -1,9 +1,10 @@
 //! Revocation: the DS certificate against its IACA's CRL, and the credential against the
 //! MSO `status` list when present. Checkers answer synchronously from cached data so the
-//! pipeline stays CPU-only; the HTTP implementation fetches ahead of time
-//! ([`crl::HttpRevocation::prefetch`]) and refreshes at `nextUpdate`.
+//! pipeline stays CPU-only; the HTTP implementation fetches ahead of time, once the issuer
+//! is authenticated ([`crl::HttpRevocation::verify`]), and refreshes at `nextUpdate`.
 
 pub mod crl;
+pub mod fetch;
 pub mod status_list;
 
 use serde::Serialize;

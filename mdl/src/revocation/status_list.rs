@@ -41,6 +41,8 @@ impl StatusList {
 #[derive(Debug)]
 pub struct Cached {
     token: Vec<u8>,
+    /// For eviction from the bounded cache.
+    fetched_at: OffsetDateTime,
     verified: Option<(String, Result<StatusList, String>)>,
 }
 
@@ -148,19 +150,23 @@ pub fn verify_token(
 }
 
 impl HttpRevocation {
-    /// Fetches (or refreshes) the status list token at `uri`.
-    pub async fn prefetch_status_list(&self, uri: &str) -> Result<(), String> {
+    /// Fetches (or refreshes) the status list token at `uri`, which must come from a signed
+    /// MSO.
+    pub(crate) async fn prefetch_status_list(&self, uri: &str) -> Result<(), String> {
         let token = self.get(uri).await?;
         let mut lists = match self.status_lists.write() {
             Ok(l) => l,
             Err(p) => p.into_inner(),
         };
-        lists.insert(
+        super::fetch::insert_bounded(
+            &mut lists,
             uri.to_owned(),
             Cached {
                 token,
+                fetched_at: OffsetDateTime::now_utc(),
                 verified: None,
             },
+            |c| c.fetched_at,
         );
         Ok(())
     }

@@ -120,6 +120,8 @@ pub struct DsOptions {
     pub eku: DsEku,
     pub key_usage: Vec<KeyUsagePurpose>,
     pub crl_url: Option<String>,
+    /// More distribution point URIs after `crl_url` (a DS listing many).
+    pub extra_crl_urls: Vec<String>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub serial: Vec<u8>,
@@ -136,6 +138,7 @@ impl DsOptions {
             eku: DsEku::Mdl,
             key_usage: vec![KeyUsagePurpose::DigitalSignature],
             crl_url: Some(iaca.crl_url.clone()),
+            extra_crl_urls: Vec::new(),
             not_before: now - Duration::days(30),
             not_after: now + Duration::days(335),
             serial: vec![0x1d, 0x5c, 0x01],
@@ -238,7 +241,9 @@ pub fn make_ds(iaca: &TestIaca, o: &DsOptions) -> Result<TestDs, PkiError> {
     p.use_authority_key_identifier_extension = true;
     if let Some(url) = &o.crl_url {
         p.crl_distribution_points = vec![CrlDistributionPoint {
-            uris: vec![url.clone()],
+            uris: std::iter::once(url.clone())
+                .chain(o.extra_crl_urls.iter().cloned())
+                .collect(),
         }];
     }
     p.custom_extensions = vec![issuer_alt_name("https://dmv.example.test")];
