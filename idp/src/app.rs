@@ -260,10 +260,23 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// Periodic work: reload keys other replicas rotated, rotate when due (the store's lock
-/// makes one replica do it), and purge expired tokens.
+/// makes one replica do it), purge expired tokens, and sweep the in-process ephemeral store
+/// (its expiry is otherwise lazy: entries nobody reads again would stay forever).
 fn spawn_background(state: Arc<AppState>) {
     state.proofing.spawn_trust_reload();
-    state.policy.spawn_reload();
+    let logger = state.clone();
+    state.policy.spawn_reload(move |from, to| {
+        // Every change of policy is an administrative change the log records.
+        let state = logger.clone();
+        let record = json!({ "from": from, "to": to });
+        tokio::spawn(async move {
+            let event = Event::new(EventKind::AdminPolicy, NO_CLIENT).with_record(record);
+            if let Err(e) = crate::oauth::issuance::log_event(&state, event).await {
+                tracing::error!(error = %e, "logging a policy change failed");
+            }
+        });
+    });
+    ephemeral::spawn_sweeper(state.ephemeral.clone(), ephemeral::SWEEP_EVERY);
     tokio::spawn(warm_tile_cache(state.clone()));
     let period = Duration::from_secs(state.config.keys.reload_every_secs.max(1));
     tokio::spawn(async move {

@@ -263,9 +263,12 @@ pub(crate) fn build(
                 uids.into_iter().map(RestrictedExpression::new_entity_uid),
             )
         };
+        // Expanded so a restriction on either treatment code covers both (they have no
+        // parent link, which would change refresh/exchange lineage).
         let purposes = consent
             .purposes
             .iter()
+            .flat_map(|p| p.consent_restricted_codes())
             .map(|p| Names::uid(&names.purpose, p.code()))
             .collect();
         let recipients = consent

@@ -210,6 +210,20 @@ impl ExchangePurpose {
         }
     }
 
+    /// The codes a patient's consent restriction on `self` covers (sub-codes are covered by
+    /// the entity hierarchy). `T-TREAT` and `T-TRTMNT` are one purpose, "Treatment", to the
+    /// patient and to the treatment policies, so restricting either restricts both; this is
+    /// not a parent link, so refresh and exchange still treat them as distinct purposes.
+    pub fn consent_restricted_codes(self) -> impl Iterator<Item = ExchangePurpose> {
+        use ExchangePurpose as X;
+        let twin = match self {
+            X::Treatment => Some(X::TreatmentRequiredResponse),
+            X::TreatmentRequiredResponse => Some(X::Treatment),
+            _ => None,
+        };
+        std::iter::once(self).chain(twin)
+    }
+
     /// True when `self` is `other` or one of its sub-codes.
     pub fn is_same_or_narrower_than(self, other: ExchangePurpose) -> bool {
         self == other || self.parent() == Some(other)
@@ -598,5 +612,21 @@ mod tests {
         assert!(X::CareCoordination.is_same_or_narrower_than(X::HealthCareOperations));
         assert!(!X::HealthCareOperations.is_same_or_narrower_than(X::CareCoordination));
         assert!(!X::Payment.is_same_or_narrower_than(X::Treatment));
+    }
+
+    #[test]
+    fn both_treatment_codes_are_one_purpose_for_consent_but_not_for_lineage() {
+        use ExchangePurpose as X;
+        for (a, b) in [
+            (X::Treatment, X::TreatmentRequiredResponse),
+            (X::TreatmentRequiredResponse, X::Treatment),
+        ] {
+            assert_eq!(a.consent_restricted_codes().collect::<Vec<_>>(), [a, b]);
+            assert!(!a.is_same_or_narrower_than(b), "{a} must not narrow to {b}");
+        }
+        assert_eq!(
+            X::Payment.consent_restricted_codes().collect::<Vec<_>>(),
+            [X::Payment]
+        );
     }
 }

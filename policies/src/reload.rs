@@ -108,8 +108,13 @@ impl ReloadingPolicies {
     }
 
     /// Polls the directory every `every` in a tokio task and reloads on change; errors are
-    /// logged and the last good set stays in force. Abort the handle to stop.
-    pub fn spawn_polling(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// logged and the last good set stays in force. `on_swap` hears of each new set in force
+    /// (the versions from and to), for the caller's audit trail. Abort the handle to stop.
+    pub fn spawn_polling(
+        self: Arc<Self>,
+        every: Duration,
+        on_swap: impl Fn(&str, &str) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -118,6 +123,7 @@ impl ReloadingPolicies {
                 let this = Arc::clone(&self);
                 let result = tokio::task::spawn_blocking(move || this.reload_if_changed()).await;
                 match result {
+                    Ok(Ok(Some(Reloaded::Swapped { from, to }))) => on_swap(&from, &to),
                     Ok(Ok(_)) => {}
                     Ok(Err(error)) => tracing::error!(
                         %error,

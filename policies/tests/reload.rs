@@ -139,7 +139,11 @@ async fn polling_reloads_on_change_and_survives_a_broken_write() {
     let policies =
         Arc::new(ReloadingPolicies::load(dir.path(), StepUpSettings::default()).unwrap());
     let good = policies.version();
-    let task = Arc::clone(&policies).spawn_polling(Duration::from_millis(20));
+    let swaps = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = Arc::clone(&swaps);
+    let task = Arc::clone(&policies).spawn_polling(Duration::from_millis(20), move |from, to| {
+        heard.lock().unwrap().push((from.to_owned(), to.to_owned()));
+    });
 
     fs::write(dir.path().join("treatment.cedar"), "not cedar at all").unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -157,4 +161,9 @@ async fn polling_reloads_on_change_and_survives_a_broken_write() {
     }
     assert!(swapped, "a valid change is picked up by polling");
     task.abort();
+    assert_eq!(
+        *swaps.lock().unwrap(),
+        vec![(good, policies.version())],
+        "the swap is reported once, the broken write not at all"
+    );
 }

@@ -112,6 +112,55 @@ fn consent_restriction_by_purpose() {
     );
 }
 
+/// T-TREAT and T-TRTMNT are both "Treatment" (the privacy page shows one choice, the
+/// treatment policies accept either): a restriction on one code must not be bypassed by a
+/// client sending the other.
+#[test]
+fn consent_restriction_on_either_treatment_code_covers_both() {
+    for (restricted, asked) in [("T-TREAT", "T-TRTMNT"), ("T-TRTMNT", "T-TREAT")] {
+        let consent = ConsentRestrictions {
+            purposes: vec![xp(restricted).exchange()],
+            ..Default::default()
+        };
+        let mut clinician_ask = treatment(true, Aal::Aal2, "openid user/*.rs");
+        clinician_ask.purpose = xp(asked);
+        // Without the consent the other code is permitted, so the refusal below is the
+        // consent's doing.
+        assert_eq!(granted(&decide(&clinician_ask)), "openid user/*.rs");
+        let backend_ask = request(Stage::Token, ehr_client(), xp(asked), "system/*.rs");
+        assert_eq!(granted(&decide(&backend_ask)), "system/*.rs");
+        for ask in [clinician_ask, backend_ask] {
+            let d = decide(&ask.with_consent(consent.clone()));
+            assert_eq!(
+                denied(&d),
+                DenyReason::ConsentRestriction {
+                    by: ConsentRestrictionKind::Purpose
+                },
+                "{restricted} restricted, {asked} asked"
+            );
+            assert!(
+                d.determining_policies
+                    .contains(&"consent-restricts-purpose".to_owned())
+            );
+        }
+    }
+    // The link is for consent only: a refresh still may not switch between the two codes.
+    let grant = PriorGrant {
+        scopes: scopes("openid user/*.rs"),
+        purpose: xp("T-TREAT"),
+    };
+    let d = decide(
+        &request(
+            Stage::Refresh(grant),
+            ehr_client(),
+            xp("T-TRTMNT"),
+            "user/*.rs",
+        )
+        .with_person(clinician(true, Aal::Aal2)),
+    );
+    assert_eq!(denied(&d), DenyReason::PurposeChanged);
+}
+
 #[test]
 fn consent_restriction_by_data_category_excludes_part2_records() {
     let consent = ConsentRestrictions {

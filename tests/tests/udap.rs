@@ -122,15 +122,63 @@ impl Member {
 }
 
 async fn register(server: &TestServer, statement: &str) -> (u16, Value) {
+    register_request(
+        server,
+        &json!({ "software_statement": statement, "udap": "1" }),
+    )
+    .await
+}
+
+async fn register_request(server: &TestServer, request: &Value) -> (u16, Value) {
     let response = server
         .http()
         .post(server.url("/udap/register"))
-        .json(&json!({ "software_statement": statement, "udap": "1" }))
+        .json(request)
         .send()
         .await
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The FAST/UDAP registration spec: an authorization server SHALL ignore unsupported or
+/// unrecognised certifications (TEFCA Facilitated FHIR clients send them); a
+/// `certifications` that is not an array of JWTs is still malformed.
+#[tokio::test]
+async fn unrecognised_certifications_are_ignored_at_registration() {
+    let community = Community::new("Test Community CA");
+    for backend in backends() {
+        let plain = TestServer::start(&backend, ServerOptions::default()).await;
+        let server = with_udap(&plain, &community).await;
+        let member = Member::new(&community, B2B_APP);
+        let certification = member.sign(&json!({
+            "iss": B2B_APP,
+            "sub": B2B_APP,
+            "iat": now(),
+            "exp": now() + 3600,
+            "jti": random_id(),
+            "certification_name": "TEFCA Basic App Certification",
+            "certification_uris": ["https://rce.sequoiaproject.org/udap/profiles/basic-app-certification"],
+        }));
+        let request = |certifications: Value| {
+            json!({
+                "software_statement": member.statement(&server, json!({
+                    "client_name": "Facilitated FHIR app",
+                    "grant_types": ["client_credentials"],
+                    "scope": "system/Patient.rs",
+                })),
+                "certifications": certifications,
+                "udap": "1",
+            })
+        };
+        let (status, body) = register_request(&server, &request(json!(certification))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_client_metadata", "{body}");
+        let (status, created) = register_request(&server, &request(json!([certification]))).await;
+        assert_eq!(status, 201, "{created}");
+        assert!(created["client_id"].as_str().unwrap().starts_with("udap-"));
+        assert!(created.get("certifications").is_none(), "{created}");
+    }
 }
 
 fn hl7_b2b(purpose: &str) -> Value {

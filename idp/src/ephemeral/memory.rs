@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,6 +12,9 @@ use async_trait::async_trait;
 use super::{EphemeralResult, EphemeralStore};
 
 const SHARDS: usize = 32;
+/// Shards one periodic sweep scans: each tick locks and walks an eighth of the store, so a
+/// large store never stalls requests for a whole pass.
+const SHARDS_PER_SWEEP: usize = 4;
 
 struct Entry {
     value: Vec<u8>,
@@ -20,6 +24,8 @@ struct Entry {
 pub struct MemoryStore {
     shards: Vec<Mutex<HashMap<String, Entry>>>,
     hasher: RandomState,
+    /// The next shard the periodic sweep scans.
+    cursor: AtomicUsize,
 }
 
 impl Default for MemoryStore {
@@ -33,6 +39,7 @@ impl MemoryStore {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
+            cursor: AtomicUsize::new(0),
         }
     }
 
@@ -47,15 +54,43 @@ impl MemoryStore {
         f(&mut map)
     }
 
-    /// Drop expired entries from every shard.
-    pub fn sweep(&self) {
+    /// Drop expired entries from every shard; returns how many went.
+    pub fn sweep(&self) -> usize {
+        (0..SHARDS).map(|index| self.sweep_shard(index)).sum()
+    }
+
+    /// Drop expired entries from the next `SHARDS_PER_SWEEP` shards, round robin; returns
+    /// how many went. What the periodic sweep calls: a bounded share of the work per tick.
+    pub fn sweep_some(&self) -> usize {
+        (0..SHARDS_PER_SWEEP)
+            .map(|_| self.sweep_shard(self.cursor.fetch_add(1, Ordering::Relaxed) % SHARDS))
+            .sum()
+    }
+
+    fn sweep_shard(&self, index: usize) -> usize {
+        let Some(shard) = self.shards.get(index) else {
+            return 0;
+        };
         let now = Instant::now();
-        for shard in &self.shards {
-            let mut map = shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            map.retain(|_, e| e.expires > now);
-        }
+        let mut map = shard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = map.len();
+        map.retain(|_, e| e.expires > now);
+        before.saturating_sub(map.len())
+    }
+
+    /// Entries held, expired or not (lazy expiry leaves expired ones until swept or read).
+    pub fn held(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| {
+                shard
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .len()
+            })
+            .sum()
     }
 }
 
@@ -150,5 +185,54 @@ impl EphemeralStore for MemoryStore {
 
     fn backend(&self) -> &'static str {
         "memory"
+    }
+
+    fn sweep_expired(&self) -> Option<usize> {
+        Some(self.sweep_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `count` entries under `prefix` that live for `ttl`.
+    async fn fill(store: &MemoryStore, prefix: &str, count: usize, ttl: Duration) {
+        for i in 0..count {
+            store.put(&format!("{prefix}{i}"), b"v", ttl).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn sweep_drops_expired_entries_and_keeps_live_ones() {
+        let store = MemoryStore::new();
+        fill(&store, "gone:", 200, Duration::from_millis(1)).await;
+        fill(&store, "kept:", 10, Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(store.held(), 210, "lazy expiry keeps unread entries");
+        assert_eq!(store.sweep(), 200);
+        assert_eq!(store.held(), 10);
+        assert_eq!(
+            store.get("kept:3").await.unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn periodic_sweeps_are_bounded_and_cover_every_shard() {
+        let store = MemoryStore::new();
+        fill(&store, "gone:", 640, Duration::from_millis(1)).await;
+        fill(&store, "kept:", 10, Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let first = store.sweep_some();
+        assert!(
+            first > 0 && first < 640,
+            "one call scans a few shards: {first}"
+        );
+        for _ in 1..SHARDS / SHARDS_PER_SWEEP {
+            store.sweep_some();
+        }
+        assert_eq!(store.held(), 10, "a full round visits every shard");
+        assert_eq!(store.sweep_expired(), Some(0));
     }
 }

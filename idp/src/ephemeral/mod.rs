@@ -37,6 +37,35 @@ pub trait EphemeralStore: Send + Sync {
     async fn increment(&self, key: &str, window: Duration) -> EphemeralResult<u64>;
     async fn ping(&self) -> EphemeralResult<()>;
     fn backend(&self) -> &'static str;
+    /// Drop expired entries, a bounded share of the store per call; returns how many went.
+    /// `None` when the backend expires entries itself (Redis): there is nothing to sweep.
+    fn sweep_expired(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// How often the background task sweeps the in-process store (a few shards each time, so an
+/// expired entry outlives its TTL by seconds, not until the process restarts).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Sweep `store` every `period` while the process runs. The task ends at once when the
+/// backend has nothing to sweep.
+pub fn spawn_sweeper(
+    store: Arc<dyn EphemeralStore>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match store.sweep_expired() {
+                None => return,
+                Some(0) => {}
+                Some(removed) => tracing::debug!(removed, "swept expired ephemeral entries"),
+            }
+        }
+    })
 }
 
 /// Redis when a URL is given, else the in-process store.
@@ -187,6 +216,44 @@ mod tests {
         let prefix = format!("gg-test-{}-race:", std::process::id());
         let store = RedisStore::connect(&url, &prefix).await.unwrap();
         concurrent_replay_checks(Arc::new(store)).await;
+    }
+
+    /// The task the server spawns empties expired entries without anyone reading them.
+    #[tokio::test]
+    async fn background_sweeper_drops_expired_entries() {
+        let store = Arc::new(MemoryStore::new());
+        for i in 0..200 {
+            let key = format!("authz:{i}");
+            store
+                .put(&key, b"v", Duration::from_millis(5))
+                .await
+                .unwrap();
+        }
+        store
+            .put("kept", b"v", Duration::from_secs(60))
+            .await
+            .unwrap();
+        let sweeper = spawn_sweeper(store.clone(), Duration::from_millis(5));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while store.held() > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!sweeper.is_finished(), "the sweeper keeps running");
+        sweeper.abort();
+        assert_eq!(store.held(), 1, "only the live entry is left");
+    }
+
+    #[tokio::test]
+    async fn sweeper_ends_for_a_backend_that_expires_entries_itself() {
+        let Some(url) = redis_url() else { return };
+        let prefix = format!("gg-test-{}-sweep:", std::process::id());
+        let store: Arc<dyn EphemeralStore> =
+            Arc::new(RedisStore::connect(&url, &prefix).await.unwrap());
+        let sweeper = spawn_sweeper(store, Duration::from_millis(5));
+        tokio::time::timeout(Duration::from_secs(5), sweeper)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]

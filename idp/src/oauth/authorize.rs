@@ -24,6 +24,34 @@ use serde_json::json;
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a person has to complete a login page before the pending request is dropped.
 const INTERACTION_TTL: Duration = Duration::from_secs(600);
+/// The largest `max_age` accepted (seconds; about 136 years, the range of the step-up
+/// `max_age` we send). Larger values mean nothing more and only risk overflow.
+pub const MAX_AGE_LIMIT: i64 = u32::MAX as i64;
+
+/// Whether a session that authenticated at `auth_time` is older than `max_age` at `now`.
+/// Saturating: `max_age` is the client's, and an overflow must not panic or wrap.
+pub fn older_than(auth_time: i64, max_age: Option<i64>, now: i64) -> bool {
+    max_age.is_some_and(|max_age| auth_time.saturating_add(max_age) < now)
+}
+
+/// Refuse a `max_age` beyond `MAX_AGE_LIMIT` (direct or pushed: the PAR endpoint stores what
+/// request validation accepted).
+fn check_max_age(request: AuthorizationRequest) -> Result<AuthorizationRequest, RequestError> {
+    if request
+        .max_age
+        .is_none_or(|max_age| (0..=MAX_AGE_LIMIT).contains(&max_age))
+    {
+        return Ok(request);
+    }
+    Err(RequestError::Redirect(Box::new(Redirected {
+        error: OAuthError::invalid_request(format!(
+            "max_age must be at most {MAX_AGE_LIMIT} seconds"
+        )),
+        redirect_uri: request.redirect_uri,
+        state: request.state,
+        client_id: request.client_id,
+    })))
+}
 
 /// What an authorization code stands for, kept in the ephemeral store under the code's hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +145,7 @@ async fn authorize_params(
             request
         }
     };
+    let request = check_max_age(request)?;
     Ok(continue_with(state, headers, request).await)
 }
 
@@ -215,7 +244,22 @@ async fn continue_with(
             "no sign-in method is configured on this server",
         ),
     };
+    // Refused here, so nothing will resume it: drop what was kept for the interaction now,
+    // rather than for its whole TTL.
+    forget(state, &interaction).await;
     refuse(state, &request, error).await
+}
+
+/// Delete a refused interaction's pending request and any session bound to it.
+async fn forget(state: &AppState, interaction: &str) {
+    for key in [
+        keys::pending_authorization(interaction),
+        keys::interaction_session(interaction),
+    ] {
+        if let Err(e) = state.ephemeral.take(&key).await {
+            tracing::warn!(error = %e, "dropping a refused authorization's state failed");
+        }
+    }
 }
 
 /// The pending authorization request of an interaction, without consuming it.
@@ -280,10 +324,7 @@ async fn issue_code(
     session: AuthenticatedSession,
 ) -> Response {
     let now = clock::now();
-    if request
-        .max_age
-        .is_some_and(|max_age| session.auth_time + max_age < now)
-    {
+    if older_than(session.auth_time, request.max_age, now) {
         let error = OAuthError::new(
             ErrorCode::LoginRequired,
             "the session is older than max_age",
@@ -438,4 +479,56 @@ fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
         ],
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_age_saturates_instead_of_overflowing() {
+        let now = clock::now();
+        assert!(!older_than(now - 10, None, now));
+        assert!(!older_than(now - 10, Some(10), now));
+        assert!(older_than(now - 11, Some(10), now));
+        // `auth_time + max_age` overflowed here (a panic in debug builds).
+        assert!(!older_than(now, Some(i64::MAX), now));
+        assert!(!older_than(i64::MAX, Some(i64::MAX), i64::MAX));
+    }
+
+    fn request_with(max_age: Option<i64>) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "web".into(),
+            redirect_uri: "https://rp.example/cb".into(),
+            scope: "openid".into(),
+            state: Some("s".into()),
+            nonce: None,
+            code_challenge: "c".into(),
+            prompt: Vec::new(),
+            max_age,
+            acr_values: Vec::new(),
+            login_hint: None,
+            dpop_jkt: None,
+            purpose: glassgate_policies::PurposeOfUse::parse(
+                "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1",
+                "T-TREAT",
+            )
+            .unwrap(),
+            patient: None,
+        }
+    }
+
+    #[test]
+    fn absurd_max_age_is_an_invalid_request() {
+        for ok in [None, Some(0), Some(3600), Some(MAX_AGE_LIMIT)] {
+            assert!(check_max_age(request_with(ok)).is_ok(), "{ok:?}");
+        }
+        for bad in [MAX_AGE_LIMIT + 1, i64::MAX, -1] {
+            let Err(RequestError::Redirect(r)) = check_max_age(request_with(Some(bad))) else {
+                panic!("max_age {bad} must be refused to the redirect URI");
+            };
+            assert_eq!(r.error.code, ErrorCode::InvalidRequest, "{bad}");
+            assert_eq!(r.state.as_deref(), Some("s"));
+        }
+    }
 }

@@ -178,6 +178,36 @@ fn audience_matches(aud: Option<&Value>, accepted: &[&str]) -> bool {
     }
 }
 
+/// Check a client assertion's `exp`, `nbf` and `iat` against `now`; returns how long its
+/// `jti` must be remembered. Arithmetic is saturating: the claims are the client's, and an
+/// overflow must not turn an absurd time into an accepted one (nor panic).
+fn lifetime(jws: &Jws, now: i64) -> OAuthResult<Duration> {
+    let exp = jws
+        .claim_i64("exp")
+        .ok_or_else(|| failed("client assertion has no exp", false))?;
+    if exp.saturating_add(CLOCK_SKEW) < now {
+        return Err(failed("client assertion has expired", false));
+    }
+    let latest = now.saturating_add(MAX_ASSERTION_LIFETIME + CLOCK_SKEW);
+    if exp > latest {
+        return Err(failed(
+            "client assertion exp is more than 5 minutes ahead",
+            false,
+        ));
+    }
+    let not_yet = |claim| {
+        jws.claim_i64(claim)
+            .is_some_and(|t| t > now.saturating_add(CLOCK_SKEW))
+    };
+    if not_yet("nbf") || not_yet("iat") {
+        return Err(failed("client assertion is not valid yet", false));
+    }
+    let remaining = exp.saturating_sub(now).saturating_add(CLOCK_SKEW);
+    Ok(Duration::from_secs(
+        u64::try_from(remaining).unwrap_or(1).max(1),
+    ))
+}
+
 async fn private_key_jwt(
     state: &AppState,
     assertion: &str,
@@ -241,35 +271,13 @@ async fn private_key_jwt(
             false,
         ));
     }
-    let now = clock::now();
-    let exp = jws
-        .claim_i64("exp")
-        .ok_or_else(|| failed("client assertion has no exp", false))?;
-    if exp + CLOCK_SKEW < now {
-        return Err(failed("client assertion has expired", false));
-    }
-    if exp > now + MAX_ASSERTION_LIFETIME + CLOCK_SKEW {
-        return Err(failed(
-            "client assertion exp is more than 5 minutes ahead",
-            false,
-        ));
-    }
-    if jws
-        .claim_i64("nbf")
-        .is_some_and(|nbf| nbf > now + CLOCK_SKEW)
-        || jws
-            .claim_i64("iat")
-            .is_some_and(|iat| iat > now + CLOCK_SKEW)
-    {
-        return Err(failed("client assertion is not valid yet", false));
-    }
+    let ttl = lifetime(&jws, clock::now())?;
     let jti = jws
         .claim_str("jti")
         .ok_or_else(|| failed("client assertion has no jti", false))?;
     if jti.len() > 256 {
         return Err(failed("client assertion jti is too long", false));
     }
-    let ttl = Duration::from_secs(u64::try_from(exp - now + CLOCK_SKEW).unwrap_or(1).max(1));
     let fresh = state
         .ephemeral
         .insert_new(&keys::client_assertion_jti(client_id, jti), b"1", ttl)
@@ -285,4 +293,72 @@ async fn private_key_jwt(
             .then(|| crate::udap::assertion::hl7_b2b(&jws))
             .flatten(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    /// An (unsigned: only the claims matter here) assertion with `claims`.
+    fn with_claims(claims: &Value) -> Jws {
+        let part = |v: &Value| crate::jose::b64(v.to_string().as_bytes());
+        let header = serde_json::json!({ "alg": "ES256", "typ": "JWT" });
+        Jws::parse(&format!(
+            "{}.{}.{}",
+            part(&header),
+            part(claims),
+            crate::jose::b64(b"sig")
+        ))
+        .unwrap()
+    }
+
+    fn refusal(claims: &Value, now: i64) -> String {
+        let error = lifetime(&with_claims(claims), now).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidClient, "{claims}");
+        error.description
+    }
+
+    #[test]
+    fn a_current_assertion_is_remembered_until_it_expires() {
+        let now = clock::now();
+        let ttl = lifetime(
+            &with_claims(&serde_json::json!({ "exp": now + 60, "iat": now })),
+            now,
+        );
+        assert_eq!(ttl.unwrap(), Duration::from_secs(70));
+    }
+
+    /// `exp + CLOCK_SKEW` overflowed for these (a panic in debug builds).
+    #[test]
+    fn absurd_times_are_refused_not_overflowed() {
+        let now = clock::now();
+        for exp in [i64::MAX, i64::MAX - CLOCK_SKEW + 1, i64::MAX - 1] {
+            assert_eq!(
+                refusal(&serde_json::json!({ "exp": exp }), now),
+                "client assertion exp is more than 5 minutes ahead"
+            );
+        }
+        assert_eq!(
+            refusal(&serde_json::json!({ "exp": i64::MIN }), now),
+            "client assertion has expired"
+        );
+        // And a server clock at the edge does not overflow either.
+        for (claims, at) in [
+            (serde_json::json!({ "exp": i64::MAX }), i64::MAX),
+            (
+                serde_json::json!({ "exp": i64::MIN, "nbf": i64::MAX }),
+                i64::MIN,
+            ),
+        ] {
+            let _ = lifetime(&with_claims(&claims), at);
+        }
+        assert_eq!(
+            refusal(
+                &serde_json::json!({ "exp": now + 60, "nbf": i64::MAX }),
+                now
+            ),
+            "client assertion is not valid yet"
+        );
+    }
 }

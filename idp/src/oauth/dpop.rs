@@ -113,7 +113,8 @@ impl DpopVerifier {
         let iat = jws
             .claim_i64("iat")
             .ok_or_else(|| self.refuse("DPoP proof has no iat"))?;
-        if (now - iat).abs() > self.max_age {
+        // abs_diff: `now - iat` overflows for an absurd iat, and the wrapped value passed.
+        if now.abs_diff(iat) > self.max_age.unsigned_abs() {
             return Err(self.refuse("DPoP proof iat is outside the accepted window"));
         }
         let jti = jws
@@ -146,7 +147,7 @@ impl DpopVerifier {
             }
         }
         let jkt = glassgate_keys::jwk_thumbprint(jwk).map_err(|_| self.refuse("DPoP proof jwk"))?;
-        let ttl = Duration::from_secs(u64::try_from(self.max_age * 2).unwrap_or(120));
+        let ttl = Duration::from_secs(u64::try_from(self.max_age.saturating_mul(2)).unwrap_or(120));
         let fresh = replay
             .insert_new(&keys::dpop_jti(&jkt, jti), b"1", ttl)
             .await
@@ -196,6 +197,60 @@ mod tests {
             &crate::config::DpopSettings::default(),
         );
         assert!(!v.nonce_is_valid(&other.current_nonce()));
+    }
+
+    /// A proof signed by a fresh key, for `POST https://as.example/token`, with `iat`.
+    fn proof_at(iat: i64) -> HeaderMap {
+        use glassgate_keys::{Algorithm, Signer, SoftwareSigner};
+        let (signer, _) = SoftwareSigner::generate(Algorithm::Es256).unwrap();
+        let header = serde_json::json!({
+            "typ": "dpop+jwt", "alg": "ES256", "jwk": signer.public_jwk(),
+        });
+        let claims = serde_json::json!({
+            "jti": "j1", "htm": "POST", "htu": "https://as.example/token", "iat": iat,
+        });
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature = signer.sign(input.as_bytes()).unwrap();
+        let mut headers = HeaderMap::new();
+        let proof = format!("{input}.{}", b64(&signature));
+        headers.insert("dpop", proof.parse().unwrap());
+        headers
+    }
+
+    async fn check_at(iat: i64) -> OAuthResult<Option<DpopProof>> {
+        let expected = Expected {
+            method: "POST",
+            url: "https://as.example/token",
+            access_token: None,
+            require_nonce: false,
+        };
+        let replay = crate::ephemeral::MemoryStore::new();
+        verifier().check(&proof_at(iat), &expected, &replay).await
+    }
+
+    #[tokio::test]
+    async fn iat_window_accepts_now_only() {
+        assert!(check_at(clock::now()).await.unwrap().is_some());
+        let stale = check_at(clock::now() - 3600).await.unwrap_err();
+        assert_eq!(stale.code, ErrorCode::InvalidDpopProof);
+    }
+
+    /// `now - iat` once wrapped for these (release builds accepted them, debug ones panicked).
+    #[tokio::test]
+    async fn absurd_iat_is_refused_not_wrapped() {
+        let now = clock::now();
+        for iat in [i64::MIN + now, i64::MIN, i64::MAX, i64::MIN + now + 1] {
+            let error = check_at(iat).await.unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidDpopProof, "iat {iat}");
+            assert_eq!(
+                error.description, "DPoP proof iat is outside the accepted window",
+                "iat {iat}"
+            );
+        }
     }
 
     #[test]

@@ -168,10 +168,11 @@ impl PolicyPoint {
         })
     }
 
-    /// Polls the policy directory (when one is configured) and swaps in valid changes.
-    pub fn spawn_reload(&self) {
+    /// Polls the policy directory (when one is configured), swaps in valid changes and
+    /// tells `on_swap` the versions from and to.
+    pub fn spawn_reload(&self, on_swap: impl Fn(&str, &str) + Send + 'static) {
         if let Some(every) = self.reload_every {
-            let _task = Arc::clone(&self.policies).spawn_polling(every);
+            let _task = Arc::clone(&self.policies).spawn_polling(every, on_swap);
         }
     }
 

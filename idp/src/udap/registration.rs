@@ -33,8 +33,11 @@ const CLOCK_SKEW: i64 = 10;
 #[serde(deny_unknown_fields)]
 struct RegistrationRequest {
     software_statement: String,
-    #[serde(default)]
-    certifications: Vec<String>,
+    /// Certification JWTs. We support none, and the FAST/UDAP registration spec says an
+    /// authorization server SHALL ignore unsupported certifications (TEFCA Facilitated FHIR
+    /// clients send them), so they are only type-checked, never refused or evaluated.
+    #[serde(default, rename = "certifications")]
+    _certifications: Vec<String>,
     udap: String,
 }
 
@@ -207,16 +210,18 @@ fn check_grants(grants: &[String], statement: &Statement) -> OAuthResult<()> {
     Ok(())
 }
 
-async fn handle(state: &AppState, body: &[u8]) -> OAuthResult<(StatusCode, Registered)> {
+/// The registration request's envelope, before the software statement is looked at.
+fn parse_request(body: &[u8]) -> OAuthResult<RegistrationRequest> {
     let request: RegistrationRequest = serde_json::from_slice(body)
         .map_err(|e| invalid_metadata(format!("registration request: {e}")))?;
     if request.udap != "1" {
         return Err(invalid_metadata("udap must be \"1\""));
     }
-    if !request.certifications.is_empty() {
-        // No certification is required or evaluated here; refuse rather than ignore.
-        return Err(invalid_metadata("this server evaluates no certifications"));
-    }
+    Ok(request)
+}
+
+async fn handle(state: &AppState, body: &[u8]) -> OAuthResult<(StatusCode, Registered)> {
+    let request = parse_request(body)?;
     let (iss, jws) = verified_statement(state, &request.software_statement).await?;
     let statement: Statement = serde_json::from_value(Value::Object(jws.claims.clone()))
         .map_err(|e| invalid_statement(format!("software_statement claims: {e}")))?;
@@ -298,4 +303,42 @@ async fn handle(state: &AppState, body: &[u8]) -> OAuthResult<(StatusCode, Regis
             scope: record.scope,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn parse(body: Value) -> OAuthResult<RegistrationRequest> {
+        parse_request(&serde_json::to_vec(&body).unwrap())
+    }
+
+    #[test]
+    fn unrecognised_certifications_are_ignored() {
+        for certifications in [json!(["eyJhbGciOiJSUzI1NiJ9.e30.c2ln"]), json!([])] {
+            let request = parse(json!({
+                "software_statement": "eyJ.e30.sig",
+                "certifications": certifications,
+                "udap": "1",
+            }));
+            assert!(request.is_ok(), "{certifications}: {:?}", request.err());
+        }
+        assert!(parse(json!({ "software_statement": "eyJ.e30.sig", "udap": "1" })).is_ok());
+    }
+
+    #[test]
+    fn a_malformed_envelope_is_invalid_client_metadata() {
+        for body in [
+            json!({ "software_statement": "s", "certifications": "eyJ.e30.sig", "udap": "1" }),
+            json!({ "software_statement": "s", "certifications": [1], "udap": "1" }),
+            json!({ "software_statement": "s", "udap": "2" }),
+            json!({ "software_statement": "s", "udap": "1", "unknown": true }),
+            json!({ "udap": "1" }),
+        ] {
+            let code = parse(body.clone()).err().map(|e| e.code);
+            assert_eq!(code, Some(ErrorCode::InvalidClientMetadata), "{body}");
+        }
+    }
 }

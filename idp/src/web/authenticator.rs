@@ -34,9 +34,8 @@ impl Authenticator for BrowserAuthenticator {
             return Authentication::Interaction(login_page(request.interaction));
         };
         let s = browser.session;
-        let too_old = request
-            .max_age
-            .is_some_and(|max_age| s.auth_time + max_age < request.now);
+        let too_old =
+            crate::oauth::authorize::older_than(s.auth_time, request.max_age, request.now);
         if request.force_login || too_old || !acr_satisfies(s.acr.as_deref(), request.acr_values) {
             return Authentication::Interaction(login_page(request.interaction));
         }
