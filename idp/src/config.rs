@@ -438,6 +438,12 @@ impl Config {
                 "log.prefix must start and end with a single /".into(),
             ));
         }
+        if prefix == "/" {
+            // The log's paths (checkpoint, tile/…) would sit among the OAuth endpoints.
+            return Err(ConfigError::Invalid(
+                "log.prefix must name a path below the issuer, such as /log/".into(),
+            ));
+        }
         if self.log.integrate_every_ms == 0 || self.log.integrate_every_ms > 10_000 {
             return Err(ConfigError::Invalid(
                 "log.integrate_every_ms must be between 1 and 10000".into(),
@@ -498,5 +504,27 @@ impl Config {
     /// The issuer URL joined with a path (`/token`, `/jwks` …).
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_prefix_must_be_a_path_below_the_issuer() {
+        let with_prefix = |prefix: &str| {
+            let mut config = Config::default();
+            config.log.prefix = prefix.to_owned();
+            config.validate()
+        };
+        assert!(with_prefix("/log/").is_ok());
+        assert!(with_prefix("/audit/log/").is_ok());
+        for bad in ["/", "log/", "/log", "//log/"] {
+            assert!(
+                matches!(with_prefix(bad), Err(ConfigError::Invalid(_))),
+                "{bad} is refused"
+            );
+        }
     }
 }

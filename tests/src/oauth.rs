@@ -137,6 +137,28 @@ pub async fn introspect(server: &TestServer, token: &str) -> Value {
     body
 }
 
+/// A machine token of the `m2m` client (`private_key_jwt`, treatment): the token and the
+/// log index the token endpoint reported for it.
+pub async fn m2m_token_and_index(server: &TestServer) -> (String, u64) {
+    let form = vec![
+        ("grant_type".to_owned(), "client_credentials".to_owned()),
+        ("authorization_details".to_owned(), TREATMENT.to_owned()),
+        ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+        (
+            "client_assertion".to_owned(),
+            client_assertion(server, &server.keys.m2m, "m2m"),
+        ),
+    ];
+    let (status, headers, body) = post(server, "/token", &form, HeaderMap::new()).await;
+    assert_eq!(status, 200, "{body}");
+    let index = headers["glassgate-log-index"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (body["access_token"].as_str().unwrap().to_owned(), index)
+}
+
 /// Fetch a DPoP nonce: a proof without one is answered with `use_dpop_nonce`.
 pub async fn dpop_nonce(server: &TestServer, key: &TestKey) -> String {
     let proof = crate::jwt::dpop_proof(key, "POST", &server.url("/token"), None, None);

@@ -115,9 +115,40 @@ pub async fn audit(server: &TestServer) -> (Checkpoint, Vec<LogEntry>) {
             i.saturating_sub(1)
         );
         prev = hex(&entry_digest(bytes));
+        assert_no_personal_data(i, bytes);
         parsed.push(entry);
     }
     (checkpoint, parsed)
+}
+
+/// What the test suite's people are made of, none of which may reach a public entry: email
+/// addresses, dates (birth dates; entry times are Unix seconds), and the sample licence's
+/// names and document numbers.
+fn assert_no_personal_data(index: usize, entry: &[u8]) {
+    let text = String::from_utf8_lossy(entry);
+    assert!(
+        !text.contains('@'),
+        "entry {index} holds an email address: {text}"
+    );
+    let bytes = text.as_bytes();
+    let date_at = |i: usize| {
+        bytes.get(i..i + 10).is_some_and(|w| {
+            w.iter().enumerate().all(|(k, c)| match k {
+                4 | 7 => *c == b'-',
+                _ => c.is_ascii_digit(),
+            })
+        })
+    };
+    assert!(
+        !(0..bytes.len()).any(date_at),
+        "entry {index} holds a date: {text}"
+    );
+    for personal in ["Doe", "Jane", "D1234567", "P-111", "Q-222", "alice"] {
+        assert!(
+            !text.contains(personal),
+            "entry {index} holds {personal}: {text}"
+        );
+    }
 }
 
 /// Fetch the tlog-proof of the token with `jti`, verify it, and return its index.
@@ -157,7 +188,36 @@ pub async fn verify_token_proof(server: &TestServer, jti: &str) -> u64 {
         "the entry names the token"
     );
     proof.verify(&leaf_hash(&entry), &vkey, None).unwrap();
+    auditor_ties_proof_to_token(server, &vkey, &text, &entry, jti);
     proof.index
+}
+
+/// `verifier proof --jti` accepts the proof and entry for this token, and refuses them for
+/// another token.
+fn auditor_ties_proof_to_token(
+    server: &TestServer,
+    vkey: &VerifierKey,
+    proof: &str,
+    entry: &[u8],
+    jti: &str,
+) {
+    let proof_file = server.scratch().join("token.tlog-proof");
+    let entry_file = server.scratch().join("token.entry");
+    std::fs::write(&proof_file, proof).unwrap();
+    std::fs::write(&entry_file, entry).unwrap();
+    let exit_code = |jti: &str| {
+        std::process::Command::new(crate::harness::workspace_binary("verifier"))
+            .arg("proof")
+            .arg(&proof_file)
+            .args(["--vkey", &vkey.to_string(), "--jti", jti, "--entry"])
+            .arg(&entry_file)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(exit_code(jti), Some(0), "the entry records {jti}");
+    assert_eq!(exit_code(&format!("{jti}-other")), Some(1));
 }
 
 /// Verify the server's consistency proof between two checkpoints.
@@ -182,4 +242,16 @@ pub async fn verify_consistency_between(server: &TestServer, old: &Checkpoint, n
         })
         .collect();
     verify_consistency(old.size, new.size, &proof, &old.root, &new.root).unwrap();
+}
+
+/// Run `verifier monitor` against the server's log and return (exit code, JSON report).
+pub async fn monitor(server: &TestServer, vkey: &str, url: &str) -> (i32, Value) {
+    let output = tokio::process::Command::new(crate::harness::workspace_binary("verifier"))
+        .args(["monitor", "--url", url, "--vkey", vkey, "--json", "--state"])
+        .arg(server.scratch().join("monitor.state"))
+        .output()
+        .await
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), report)
 }

@@ -6,41 +6,24 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use glassgate_tests::harness::workspace_binary;
-use glassgate_tests::oauth::{JWT_BEARER, TREATMENT, client_assertion, post};
-use glassgate_tests::tlog::{discover, wait_for_size};
+use glassgate_tests::jwt::claims_of;
+use glassgate_tests::oauth::m2m_token_and_index;
+use glassgate_tests::tlog::{discover, monitor, verify_token_proof, wait_for_size};
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use glassgate_verifier::checkpoint::open_checkpoint;
 use glassgate_verifier::note::VerifierKey;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
 async fn issue(server: &TestServer, n: usize) {
     for _ in 0..n {
-        let form = vec![
-            ("grant_type".to_owned(), "client_credentials".to_owned()),
-            ("authorization_details".to_owned(), TREATMENT.to_owned()),
-            ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
-            (
-                "client_assertion".to_owned(),
-                client_assertion(server, &server.keys.m2m, "m2m"),
-            ),
-        ];
-        let (status, _, body) = post(server, "/token", &form, HeaderMap::new()).await;
-        assert_eq!(status, 200, "{body}");
+        issue_one(server).await;
     }
 }
 
-/// Run `verifier monitor` and return (exit code, JSON report).
-async fn monitor(server: &TestServer, vkey: &str, url: &str) -> (i32, Value) {
-    let output = tokio::process::Command::new(workspace_binary("verifier"))
-        .args(["monitor", "--url", url, "--vkey", vkey, "--json", "--state"])
-        .arg(server.scratch().join("monitor.state"))
-        .output()
-        .await
-        .unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    (output.status.code().unwrap_or(-1), report)
+/// One machine token.
+async fn issue_one(server: &TestServer) -> String {
+    m2m_token_and_index(server).await.0
 }
 
 fn errors(report: &Value) -> String {
@@ -111,44 +94,8 @@ async fn a_witness_cosigns_published_checkpoints() {
     for backend in backends() {
         let mut server = TestServer::start(&backend, ServerOptions::default()).await;
         let (log_vkey, _) = discover(&server).await;
-        let key_file = server.scratch().join("witness.key");
-        let state_dir = server.scratch().join("witness-state");
-        let witness_vkey = {
-            let out = std::process::Command::new(workspace_binary("verifier"))
-                .args([
-                    "witness",
-                    "--print-vkey",
-                    "--name",
-                    "witness.test",
-                    "--key-file",
-                ])
-                .arg(&key_file)
-                .output()
-                .unwrap();
-            assert!(out.status.success());
-            String::from_utf8(out.stdout).unwrap().trim().to_owned()
-        };
-        let mut witness = tokio::process::Command::new(workspace_binary("verifier"))
-            .args([
-                "witness",
-                "--listen",
-                "127.0.0.1:0",
-                "--name",
-                "witness.test",
-                "--log",
-                &log_vkey.to_string(),
-                "--key-file",
-            ])
-            .arg(&key_file)
-            .arg("--state-dir")
-            .arg(&state_dir)
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = tokio::io::BufReader::new(witness.stdout.take().unwrap()).lines();
-        let banner = lines.next_line().await.unwrap().unwrap();
-        let witness_url = banner.split_whitespace().last().unwrap().to_owned();
+        let witness_vkey = witness_vkey(&server);
+        let (_witness, witness_url) = run_witness(&server, &log_vkey, "127.0.0.1:0").await;
         server.append_config(&format!(
             "\n[[log.witnesses]]\nvkey = \"{witness_vkey}\"\nurl = \"{witness_url}\"\n"
         ));
@@ -161,6 +108,104 @@ async fn a_witness_cosigns_published_checkpoints() {
         issue(&server, 3).await;
         wait_for_cosignature(&server, &log_vkey, &witness_key, 6).await;
     }
+}
+
+/// The vkey of the test witness, whose key `verifier witness --print-vkey` makes on first use.
+fn witness_vkey(server: &TestServer) -> String {
+    let out = std::process::Command::new(workspace_binary("verifier"))
+        .args([
+            "witness",
+            "--print-vkey",
+            "--name",
+            "witness.test",
+            "--key-file",
+        ])
+        .arg(server.scratch().join("witness.key"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Run `verifier witness` for the server's log on `listen`: the process (killed on drop)
+/// and its URL.
+async fn run_witness(
+    server: &TestServer,
+    log_vkey: &VerifierKey,
+    listen: &str,
+) -> (tokio::process::Child, String) {
+    let mut witness = tokio::process::Command::new(workspace_binary("verifier"))
+        .args([
+            "witness",
+            "--listen",
+            listen,
+            "--name",
+            "witness.test",
+            "--log",
+        ])
+        .arg(log_vkey.to_string())
+        .arg("--key-file")
+        .arg(server.scratch().join("witness.key"))
+        .arg("--state-dir")
+        .arg(server.scratch().join("witness-state"))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(witness.stdout.take().unwrap()).lines();
+    let banner = lines.next_line().await.unwrap().unwrap();
+    let witness_url = banner.split_whitespace().last().unwrap().to_owned();
+    (witness, witness_url)
+}
+
+#[tokio::test]
+async fn a_checkpoint_the_witness_missed_is_sent_again() {
+    let backend = backends().remove(0);
+    let mut server = TestServer::start(&backend, ServerOptions::default()).await;
+    let (log_vkey, _) = discover(&server).await;
+    // The witness's address, with nothing listening there yet.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let witness_vkey = witness_vkey(&server);
+    server.append_config(&format!(
+        "\n[[log.witnesses]]\nvkey = \"{witness_vkey}\"\nurl = \"http://{address}\"\n"
+    ));
+    server.kill();
+    server = server.replica().await;
+    issue(&server, 2).await;
+    // Everything issued is published (the size holds still over a second).
+    let mut size = wait_for_size(&server, 2).await.0.size;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = wait_for_size(&server, size).await.0.size;
+        if now == size {
+            break;
+        }
+        size = now;
+    }
+    // Submitting that checkpoint failed and no newer one follows, yet once the witness is
+    // up the published checkpoint is sent again and cosigned.
+    let (mut witness, _) = run_witness(&server, &log_vkey, &address.to_string()).await;
+    let witness_key = VerifierKey::parse(&witness_vkey).unwrap();
+    wait_for_cosignature(&server, &log_vkey, &witness_key, size).await;
+
+    // With the witness gone, newer checkpoints go uncosigned: the checkpoint served stays
+    // the witnessed one, and a newer token's proof comes with the newest checkpoint.
+    witness.kill().await.unwrap();
+    let jti = claims_of(&issue_one(&server).await)["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let index = verify_token_proof(&server, &jti).await;
+    assert!(index >= size, "the new token is beyond the witnessed size");
+    let (served, _) = wait_for_size(&server, 0).await;
+    assert_eq!(
+        served.size, size,
+        "the witnessed checkpoint is the one served"
+    );
+    wait_for_cosignature(&server, &log_vkey, &witness_key, size).await;
 }
 
 /// Wait until the published checkpoint covers `size` entries and carries the witness's cosignature.

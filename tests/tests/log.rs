@@ -7,45 +7,25 @@ use std::time::Duration;
 use glassgate_tests::clients::{M2M_SCOPE, REDIRECT_URI};
 use glassgate_tests::jwt::claims_of;
 use glassgate_tests::oauth::{
-    JWT_BEARER, TREATMENT, basic, client_assertion, code_for, post, redeem_web,
+    JWT_BEARER, TREATMENT, basic, code_for, m2m_token_and_index, redeem_web,
 };
 use glassgate_tests::tlog::{
-    audit, checkpoint, verify_consistency_between, verify_token_proof, wait_for_size,
+    audit, checkpoint, discover, monitor, verify_consistency_between, verify_token_proof,
+    wait_for_size,
 };
 use glassgate_tests::{Backend, ServerOptions, TestServer, backends};
-use reqwest::header::HeaderMap;
 
 async fn m2m_token(server: &TestServer) -> String {
     m2m_token_and_index(server).await.0
-}
-
-/// A machine token and the log index the token endpoint reported for it.
-async fn m2m_token_and_index(server: &TestServer) -> (String, u64) {
-    let form = vec![
-        ("grant_type".to_owned(), "client_credentials".to_owned()),
-        ("authorization_details".to_owned(), TREATMENT.to_owned()),
-        ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
-        (
-            "client_assertion".to_owned(),
-            client_assertion(server, &server.keys.m2m, "m2m"),
-        ),
-    ];
-    let (status, headers, body) = post(server, "/token", &form, HeaderMap::new()).await;
-    assert_eq!(status, 200, "{body}");
-    let index = headers["glassgate-log-index"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (body["access_token"].as_str().unwrap().to_owned(), index)
 }
 
 #[tokio::test]
 async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
     for backend in backends() {
         let server = TestServer::start(&backend, ServerOptions::default()).await;
-        let (first, _) = wait_for_size(&server, 0).await;
         let (machine, machine_index) = m2m_token_and_index(&server).await;
+        // A checkpoint that holds the first token, for the consistency check below.
+        let (first, _) = wait_for_size(&server, machine_index + 1).await;
         let (code, verifier) = code_for(&server, "web", "alice@example.org", REDIRECT_URI).await;
         let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
         assert_eq!(status, 200, "{tokens}");
@@ -70,10 +50,8 @@ async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
         );
         let user_jti = claims_of(&user)["jti"].as_str().unwrap().to_owned();
         verify_token_proof(&server, &user_jti).await;
-        let (latest, _) = checkpoint(&server).await.unwrap();
-        if first.size > 0 {
-            verify_consistency_between(&server, &first, &latest).await;
-        }
+        let (latest, _) = wait_for_size(&server, first.size + 1).await;
+        verify_consistency_between(&server, &first, &latest).await;
         let (checkpoint, entries) = audit(&server).await;
         assert_eq!(checkpoint.size as usize, entries.len());
         let kinds: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
@@ -247,7 +225,7 @@ async fn jtis_of(server: &TestServer, n: usize) -> Vec<String> {
 async fn the_log_survives_kill_9_during_issuance() {
     for backend in backends() {
         let mut server = TestServer::start(&backend, ServerOptions::default()).await;
-        let mut received: Vec<String> = Vec::new();
+        let mut received: Vec<(String, u64)> = Vec::new();
         let mut checkpoints = Vec::new();
         for round in 0..4 {
             // Issue as fast as possible from a background task, then kill -9 mid-stream.
@@ -274,8 +252,13 @@ async fn the_log_survives_kill_9_during_issuance() {
                         .await;
                     match response {
                         Ok(r) if r.status() == 200 => {
+                            let index: u64 = r.headers()["glassgate-log-index"]
+                                .to_str()
+                                .unwrap()
+                                .parse()
+                                .unwrap();
                             let body: serde_json::Value = r.json().await.unwrap();
-                            got.push(body["access_token"].as_str().unwrap().to_owned());
+                            got.push((body["access_token"].as_str().unwrap().to_owned(), index));
                         }
                         _ => break, // the server died under us
                     }
@@ -304,18 +287,28 @@ async fn the_log_survives_kill_9_during_issuance() {
             verify_consistency_between(&server, old, &last).await;
         }
         let (_, entries) = audit(&server).await;
-        let logged: HashSet<String> = entries.iter().filter_map(|e| e.jti.clone()).collect();
-        for token in &received {
+        // Where each token is logged; an index told to two clients would show up here.
+        let logged: std::collections::HashMap<String, u64> = (0u64..)
+            .zip(&entries)
+            .filter_map(|(index, e)| Some((e.jti.clone()?, index)))
+            .collect();
+        let mut told = HashSet::new();
+        for (token, index) in &received {
             let jti = claims_of(token)["jti"].as_str().unwrap().to_owned();
-            let digest = glassgate_verifier::entry::hex(
-                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes()).as_ref(),
-            );
-            assert!(
-                logged.contains(&digest),
-                "a token a client received has no log entry ({})",
+            let digest = glassgate_verifier::entry::jti_hash(&jti);
+            assert_eq!(
+                logged.get(&digest),
+                Some(index),
+                "a token a client received is logged where it was told ({})",
                 backend.name()
             );
+            assert!(told.insert(*index), "index {index} was told twice");
         }
+        // The auditor's monitor walks every tile and entry of the restarted log.
+        // (At this replica's own address: the issuer's is the first process's, now dead.)
+        let (vkey, _) = discover(&server).await;
+        let (code, report) = monitor(&server, &vkey.to_string(), &server.url("/log/")).await;
+        assert_eq!(code, 0, "{report}");
         // The restarted replica loaded the tree it found into its proof cache.
         assert!(
             proof_cache_warmed(&server).await > 0,
@@ -324,7 +317,9 @@ async fn the_log_survives_kill_9_during_issuance() {
         );
         verify_token_proof(
             &server,
-            claims_of(received.last().unwrap())["jti"].as_str().unwrap(),
+            claims_of(&received.last().unwrap().0)["jti"]
+                .as_str()
+                .unwrap(),
         )
         .await;
     }
@@ -344,4 +339,42 @@ async fn proof_cache_warmed(server: &TestServer) -> i64 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the proof cache did not report warm within 10 s");
+}
+
+#[tokio::test]
+async fn a_policy_change_is_an_admin_policy_entry() {
+    let backend = backends().remove(0);
+    let plain = TestServer::start(&backend, ServerOptions::default()).await;
+    // The shipped policies, in a directory the server polls every second.
+    let dir = plain.scratch().join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/cedar");
+    for file in std::fs::read_dir(&shipped).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), dir.join(file.file_name())).unwrap();
+    }
+    plain.append_config(&format!(
+        "\n[policy]\ndir = {}\nreload_secs = 1\n",
+        serde_json::json!(dir.to_str().unwrap())
+    ));
+    let server = plain.replica().await;
+    m2m_token(&server).await;
+
+    let audit_rule = dir.join("audit.cedar");
+    let mut text = std::fs::read_to_string(&audit_rule).unwrap();
+    text.push_str("\n// An administrator's edit.\n");
+    std::fs::write(&audit_rule, text).unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, entries) = audit(&server).await;
+        if entries.iter().any(|e| e.event == "admin.policy") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no admin.policy entry:\n{}",
+            server.log_text()
+        );
+    }
 }

@@ -107,6 +107,11 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Lowercase hex SHA-256 of a token's `jti`: how an entry names the token it records.
+pub fn jti_hash(jti: &str) -> String {
+    hex(&Sha256::digest(jti.as_bytes()))
+}
+
 /// SHA-256 of an entry's bytes: what the next entry's `prev` holds.
 pub fn entry_digest(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()

@@ -179,13 +179,36 @@ impl Policy {
     /// Verifies a checkpoint note: signed by a listed log whose key name is
     /// the origin, and cosigned according to the quorum.
     pub fn verify_checkpoint(&self, note_bytes: &[u8]) -> Result<PolicyOutcome, PolicyError> {
+        self.verify(note_bytes, None)
+    }
+
+    /// [`Self::verify_checkpoint`] for a caller that knows the log from other context (its
+    /// vkey): a policy with no `log` lines then accepts that log, as tlog-policy allows
+    /// ("an application where the appropriate log(s) are known from other context may
+    /// accept a policy with an empty set of logs").
+    pub fn verify_checkpoint_of(
+        &self,
+        note_bytes: &[u8],
+        known_log: &VerifierKey,
+    ) -> Result<PolicyOutcome, PolicyError> {
+        self.verify(note_bytes, Some(known_log))
+    }
+
+    fn verify(
+        &self,
+        note_bytes: &[u8],
+        known_log: Option<&VerifierKey>,
+    ) -> Result<PolicyOutcome, PolicyError> {
         let note = Note::parse(note_bytes).map_err(CheckpointError::from)?;
         let checkpoint = Checkpoint::parse(note.text())?;
-        let logs: Vec<VerifierKey> = self
-            .logs
-            .iter()
-            .filter(|l| l.key.name() == checkpoint.origin)
-            .map(|l| l.key.clone())
+        let listed: Vec<&VerifierKey> = match known_log {
+            Some(key) if self.logs.is_empty() => vec![key],
+            _ => self.logs.iter().map(|l| &l.key).collect(),
+        };
+        let logs: Vec<VerifierKey> = listed
+            .into_iter()
+            .filter(|key| key.name() == checkpoint.origin)
+            .cloned()
             .collect();
         let nlogs = logs.len();
         let mut keys = logs;

@@ -120,7 +120,10 @@ impl TlogProof {
             .unwrap_or_default();
         let opened = open_checkpoint(self.checkpoint.as_bytes(), log_key, &witness_keys)?;
         let witnesses = match policy {
-            Some(p) => p.verify_checkpoint(self.checkpoint.as_bytes())?.witnesses,
+            Some(p) => {
+                p.verify_checkpoint_of(self.checkpoint.as_bytes(), log_key)?
+                    .witnesses
+            }
             None => Vec::new(),
         };
         let cp = opened.checkpoint;

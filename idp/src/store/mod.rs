@@ -119,6 +119,8 @@ pub trait LogRepository: Send + Sync {
     async fn entries_about(&self, person: &str, limit: u32) -> StoreResult<Vec<(u64, Vec<u8>)>>;
     async fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> StoreResult<()>;
     async fn cosignatures(&self, size: u64) -> StoreResult<Vec<String>>;
+    /// The largest checkpoint any witness has cosigned (without its cosignatures).
+    async fn cosigned_tree(&self) -> StoreResult<Option<TreeState>>;
 }
 
 #[async_trait]

@@ -521,6 +521,26 @@ pub struct TreeState {
     pub checkpoint: String,
 }
 
+/// The published tree (the same SQL on every backend).
+pub const TREE_SQL: &str = "SELECT size, root, checkpoint FROM log_tree WHERE id = 1";
+
+/// The largest cosigned checkpoint: cosignatures are only stored for published sizes.
+pub const COSIGNED_TREE_SQL: &str = "SELECT size, root, note FROM log_checkpoints \
+     WHERE size = (SELECT max(size) FROM log_cosignatures)";
+
+impl TreeState {
+    /// A stored tree row: size, root and signed checkpoint.
+    pub fn from_row(
+        (size, root, checkpoint): (i64, Vec<u8>, String),
+    ) -> Result<Self, super::StoreError> {
+        Ok(Self {
+            size: to_u64(size)?,
+            root: digest_from(&root)?,
+            checkpoint,
+        })
+    }
+}
+
 pub fn digest_from(bytes: &[u8]) -> Result<[u8; 32], super::StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map_err(|_| super::StoreError::Corrupt("a stored digest is not 32 bytes".into()))

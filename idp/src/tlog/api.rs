@@ -48,8 +48,9 @@ fn failed(e: LogError) -> Response {
     refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
-async fn published(state: &AppState) -> Result<TreeState, Response> {
-    match state.log.published().await {
+/// The published tree, covering `size` entries if any replica has published that far.
+async fn published(state: &AppState, size: u64) -> Result<TreeState, Response> {
+    match state.log.published_covering(size).await {
         Ok(Some(tree)) => Ok(tree),
         Ok(None) => Err(refuse(
             StatusCode::NOT_FOUND,
@@ -59,8 +60,18 @@ async fn published(state: &AppState) -> Result<TreeState, Response> {
     }
 }
 
+/// The tree to prove against: the witnessed checkpoint when it covers `size` entries (a
+/// client may check witnesses' cosignatures), else the newest that does.
+async fn witnessed(state: &AppState, size: u64) -> Result<TreeState, Response> {
+    match state.log.witnessed().await {
+        Ok(Some(tree)) if tree.size >= size => Ok(tree),
+        Ok(_) => published(state, size).await,
+        Err(e) => Err(failed(e)),
+    }
+}
+
 async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
-    match published(&state).await {
+    match witnessed(&state, 0).await {
         Ok(tree) => (
             [
                 (header::CONTENT_TYPE, TEXT),
@@ -77,11 +88,16 @@ async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> R
     let Ok(coord) = TileCoord::parse(&format!("tile/{path}")) else {
         return refuse(StatusCode::BAD_REQUEST, "malformed tile path");
     };
-    let tree = match published(&state).await {
+    let width = u64::from(coord.width);
+    let level = match coord.kind {
+        TileKind::Entries => 0,
+        TileKind::Hashes(level) => level,
+    };
+    let end = tile_end(level, coord.index, width).unwrap_or(u64::MAX);
+    let tree = match published(&state, end).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let width = u64::from(coord.width);
     let outcome = match coord.kind {
         TileKind::Entries => entry_bundle(&state, coord.index, width, tree.size).await,
         TileKind::Hashes(level) => hash_tile(&state, level, coord.index, width, tree.size).await,
@@ -147,7 +163,7 @@ async fn entry_bundle(
 }
 
 async fn proof_for(state: &AppState, index: u64) -> Response {
-    let tree = match published(state).await {
+    let tree = match witnessed(state, index.saturating_add(1)).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -202,7 +218,7 @@ async fn consistency(
     if old == 0 || old > new {
         return refuse(StatusCode::BAD_REQUEST, "need 0 < old <= new");
     }
-    let tree = match published(&state).await {
+    let tree = match published(&state, new).await {
         Ok(t) => t,
         Err(r) => return r,
     };

@@ -60,11 +60,34 @@ pub struct TransparencyLog {
     pub max_batch: u64,
     /// Tiles only ever grow: proofs reuse them across requests.
     pub cache: reader::TileCache,
-    published: std::sync::Mutex<Option<(std::time::Instant, TreeState)>>,
+    published: CachedTree,
+    /// Witnesses are configured: the checkpoint served is the newest one they cosigned.
+    witnessed: bool,
+    cosigned: CachedTree,
 }
 
 /// How long a read of the published tree is reused.
 const PUBLISHED_TTL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A tree read from storage, reused for [`PUBLISHED_TTL`]: proofs are served far more often
+/// than checkpoints change, and a checkpoint a moment old is still a valid one to prove
+/// against.
+#[derive(Default)]
+struct CachedTree(std::sync::Mutex<Option<(std::time::Instant, TreeState)>>);
+
+impl CachedTree {
+    fn fresh(&self) -> Option<TreeState> {
+        let cached = self.0.lock().ok()?;
+        let (at, tree) = cached.as_ref()?;
+        (at.elapsed() < PUBLISHED_TTL).then(|| tree.clone())
+    }
+
+    fn keep(&self, tree: &Option<TreeState>) {
+        if let (Some(tree), Ok(mut cached)) = (tree, self.0.lock()) {
+            *cached = Some((std::time::Instant::now(), tree.clone()));
+        }
+    }
+}
 
 impl TransparencyLog {
     /// Load (or create, once, under the key repository's lock) the Ed25519 log key.
@@ -109,7 +132,9 @@ impl TransparencyLog {
             store,
             max_batch: config.log.max_batch.max(1),
             cache: reader::TileCache::new(config.log.tile_cache_mib.saturating_mul(1 << 20)),
-            published: std::sync::Mutex::new(None),
+            published: CachedTree::default(),
+            witnessed: !config.log.witnesses.is_empty(),
+            cosigned: CachedTree::default(),
         })
     }
 
@@ -220,38 +245,197 @@ impl TransparencyLog {
         Ok(note.to_text())
     }
 
-    /// The latest published tree, with witness cosignatures appended to its checkpoint.
-    /// Read through a short-lived cache: proofs are served far more often than checkpoints
-    /// change, and a checkpoint a moment old is still a valid one to prove against.
+    /// The latest published tree, with any witness cosignatures appended to its checkpoint.
     pub async fn published(&self) -> Result<Option<TreeState>, LogError> {
-        if let Ok(cached) = self.published.lock()
-            && let Some((at, tree)) = cached.as_ref()
-            && at.elapsed() < PUBLISHED_TTL
-        {
-            return Ok(Some(tree.clone()));
+        if let Some(tree) = self.published.fresh() {
+            return Ok(Some(tree));
         }
         let tree = self.load_published().await?;
-        if let (Some(tree), Ok(mut cached)) = (&tree, self.published.lock()) {
-            *cached = Some((std::time::Instant::now(), tree.clone()));
+        self.published.keep(&tree);
+        Ok(tree)
+    }
+
+    /// The published tree, read again from storage when the cached one is smaller than
+    /// `size`. Behind a load balancer a client may hold a checkpoint another replica
+    /// published a moment ago, and every tile and proof of a published checkpoint must be
+    /// served (tlog-tiles), so "beyond the published tree" is only said after a fresh read.
+    pub async fn published_covering(&self, size: u64) -> Result<Option<TreeState>, LogError> {
+        let cached = self.published().await?;
+        if cached.as_ref().is_some_and(|tree| tree.size >= size) {
+            return Ok(cached);
         }
+        let tree = self.load_published().await?;
+        self.published.keep(&tree);
+        Ok(tree)
+    }
+
+    /// The checkpoint to hand out: with witnesses configured, the newest one a witness has
+    /// cosigned, with its cosignatures. Checkpoints are published every tick and witnesses
+    /// answer later, so the newest checkpoint rarely carries a cosignature yet; a client
+    /// checking a witness policy needs one that does. Until any is cosigned, the newest.
+    pub async fn witnessed(&self) -> Result<Option<TreeState>, LogError> {
+        if !self.witnessed {
+            return self.published().await;
+        }
+        if let Some(tree) = self.cosigned.fresh() {
+            return Ok(Some(tree));
+        }
+        let tree = match self.store.cosigned_tree().await? {
+            Some(tree) => Some(self.with_cosignatures(tree).await?),
+            None => return self.published().await,
+        };
+        self.cosigned.keep(&tree);
         Ok(tree)
     }
 
     async fn load_published(&self) -> Result<Option<TreeState>, LogError> {
-        let Some(mut tree) = self.store.tree().await? else {
-            return Ok(None);
-        };
+        match self.store.tree().await? {
+            Some(tree) => Ok(Some(self.with_cosignatures(tree).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn with_cosignatures(&self, mut tree: TreeState) -> Result<TreeState, LogError> {
         for line in self.store.cosignatures(tree.size).await? {
             tree.checkpoint.push_str(&line);
             if !line.ends_with('\n') {
                 tree.checkpoint.push('\n');
             }
         }
-        Ok(Some(tree))
+        Ok(tree)
     }
 }
 
-/// Lowercase hex SHA-256 of a token `jti`: how entries and proof look-ups name tokens.
-pub fn jti_hash(jti: &str) -> String {
-    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes()).as_ref())
+/// How entries and proof look-ups name tokens: the auditor's tool computes it the same way.
+pub use glassgate_verifier::entry::jti_hash;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::model::Issuance;
+
+    /// Two replicas over one database: the second has cached an older checkpoint when the
+    /// first publishes a larger one, and still serves the larger one's tiles and proofs.
+    /// A SQLite store in `dir` and the key-encryption key its log is opened with.
+    async fn open_store(dir: &std::path::Path) -> (Config, crate::store::Store, Kek) {
+        let config = Config {
+            data_dir: dir.to_owned(),
+            ..Config::default()
+        };
+        let store = crate::store::open(&config).await.unwrap();
+        let (kek, _) = Kek::generate().unwrap();
+        (config, store, kek)
+    }
+
+    async fn open_log(config: &Config, store: &crate::store::Store, kek: &Kek) -> TransparencyLog {
+        TransparencyLog::open(config, kek, store.keys.as_ref(), store.log.clone())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_replica_with_an_older_cached_checkpoint_covers_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store, kek) = open_store(dir.path()).await;
+        let first = open_log(&config, &store, &kek).await;
+        let second = open_log(&config, &store, &kek).await;
+        append(&first, &store, &config, 1).await;
+        sequencer::integrate_once(&first).await.unwrap();
+        assert_eq!(second.published().await.unwrap().unwrap().size, 1);
+
+        append(&first, &store, &config, 2).await;
+        sequencer::integrate_once(&first).await.unwrap();
+        assert_eq!(
+            second.published().await.unwrap().unwrap().size,
+            1,
+            "the second replica's cached checkpoint is still the older one"
+        );
+        assert_eq!(second.published_covering(2).await.unwrap().unwrap().size, 2);
+        assert_eq!(
+            second.published_covering(3).await.unwrap().unwrap().size,
+            2,
+            "beyond what anyone published: the newest tree, for the caller to refuse"
+        );
+    }
+
+    /// Property: over integrations of batches of many sizes (empty, one, across tile
+    /// boundaries), every signed checkpoint is consistent with the one before it and its root
+    /// is the RFC 6962 root of the stored entries.
+    #[tokio::test]
+    async fn every_published_checkpoint_is_consistent_with_the_previous_one() {
+        use glassgate_verifier::checkpoint::open_checkpoint;
+        use glassgate_verifier::note::VerifierKey;
+        use glassgate_verifier::proof::verify_consistency;
+        use glassgate_verifier::tree::{consistency_proof, root_from_entries};
+
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store, kek) = open_store(dir.path()).await;
+        let log = open_log(&config, &store, &kek).await;
+        let vkey = VerifierKey::parse(&log.vkey()).unwrap();
+        let mut previous: Option<TreeState> = None;
+        let mut appended = 0u32;
+        // A fixed linear congruential sequence: the same batch sizes on every run.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for round in 0..24 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let batch = u32::try_from(seed >> 58).unwrap() + if round == 9 { 300 } else { 0 };
+            append_batch(&log, &store, &config, appended, batch).await;
+            appended += batch;
+            let Some(tree) = sequencer::integrate_once(&log).await.unwrap() else {
+                assert_eq!(batch, 0, "round {round}: nothing integrated");
+                continue;
+            };
+            let opened = open_checkpoint(tree.checkpoint.as_bytes(), &vkey, &[]).unwrap();
+            assert_eq!(
+                (opened.checkpoint.size, opened.checkpoint.root),
+                (tree.size, tree.root)
+            );
+            let entries = store.log.entries(0, tree.size).await.unwrap();
+            assert_eq!(root_from_entries(&entries), tree.root, "round {round}");
+            if let Some(old) = previous.filter(|old| old.size > 0) {
+                let proof = log
+                    .cache
+                    .compute(store.log.as_ref(), tree.size, |r| {
+                        consistency_proof(old.size, tree.size, r)
+                    })
+                    .await
+                    .unwrap();
+                verify_consistency(old.size, tree.size, &proof, &old.root, &tree.root)
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            }
+            previous = Some(tree);
+        }
+        assert!(appended > 256, "the run crossed a tile boundary");
+    }
+
+    async fn append(log: &TransparencyLog, store: &crate::store::Store, config: &Config, n: u32) {
+        append_batch(log, store, config, n, 1).await;
+    }
+
+    /// `count` entries committed together, numbered from `first`.
+    async fn append_batch(
+        log: &TransparencyLog,
+        store: &crate::store::Store,
+        config: &Config,
+        first: u32,
+        count: u32,
+    ) {
+        if count == 0 {
+            return;
+        }
+        let batch: Vec<Issuance> = (first..first + count)
+            .map(|n| {
+                let event =
+                    Event::new(EventKind::TokenIssued, "client").with_jti(&format!("jti-{n}"));
+                Issuance {
+                    at: clock::now(),
+                    log: vec![log.entry(event, &config.issuer).unwrap()],
+                    ..Issuance::default()
+                }
+            })
+            .collect();
+        store.tokens.commit(&batch).await.unwrap();
+    }
 }

@@ -158,7 +158,8 @@ async fn read_chained(
 }
 
 /// Integrate every `period` for as long as the process runs; witnesses are told about each
-/// new checkpoint without anyone waiting for them.
+/// new checkpoint without anyone waiting for them, and the published one is sent again
+/// while it lacks a witness's cosignature.
 pub fn spawn(
     log: Arc<TransparencyLog>,
     period: Duration,
@@ -175,6 +176,11 @@ pub fn spawn(
                     tracing::debug!(size = tree.size, "checkpoint published");
                     metrics.checkpoint(tree.size);
                     witnesses.submit(log.clone(), tree);
+                }
+                Ok(None) if !witnesses.is_empty() => {
+                    if let Ok(Some(tree)) = log.published().await {
+                        witnesses.resubmit_uncosigned(log.clone(), tree);
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "log integration failed"),

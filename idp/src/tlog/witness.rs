@@ -3,7 +3,7 @@
 //! stored and served on the checkpoint. Issuance never waits for any of this.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use glassgate_verifier::cosignature;
@@ -22,7 +22,15 @@ struct Witness {
     cosigned: Mutex<u64>,
     /// One submission at a time per witness; a newer checkpoint simply waits for the next tick.
     busy: tokio::sync::Mutex<()>,
+    /// When the published checkpoint was last sent again for want of this witness's
+    /// cosignature (see [`Witnesses::resubmit_uncosigned`]).
+    retried: Mutex<Option<Instant>>,
 }
+
+/// How often a published checkpoint the witness has not cosigned is sent again: a failed
+/// submission, or one skipped while the witness was busy, is otherwise never retried when
+/// no newer checkpoint follows, and the log's head would stay unwitnessed.
+const RETRY_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Witnesses {
     http: reqwest::Client,
@@ -42,6 +50,7 @@ impl Witnesses {
                     url,
                     cosigned: Mutex::new(0),
                     busy: tokio::sync::Mutex::new(()),
+                    retried: Mutex::new(None),
                 }))
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -52,9 +61,42 @@ impl Witnesses {
         Ok(Self { http, witnesses })
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.witnesses.is_empty()
+    }
+
     /// Send `tree`'s checkpoint to every witness, in the background.
     pub fn submit(&self, log: Arc<TransparencyLog>, tree: TreeState) {
-        for witness in &self.witnesses {
+        self.submit_to(log, tree, |_| true);
+    }
+
+    /// Send the published `tree` again to each witness whose cosignature it lacks, at most
+    /// every [`RETRY_EVERY`] per witness; called when the sequencer has nothing new.
+    pub fn resubmit_uncosigned(&self, log: Arc<TransparencyLog>, tree: TreeState) {
+        let Ok(note) = Note::parse(tree.checkpoint.as_bytes()) else {
+            return;
+        };
+        self.submit_to(log, tree, |witness| {
+            let cosigned = note
+                .signatures()
+                .iter()
+                .any(|s| s.name == witness.key.name() && s.key_id == witness.key.key_id());
+            let mut retried = witness.retried.lock().unwrap_or_else(|p| p.into_inner());
+            if cosigned || retried.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
+                return false;
+            }
+            *retried = Some(Instant::now());
+            true
+        });
+    }
+
+    fn submit_to(
+        &self,
+        log: Arc<TransparencyLog>,
+        tree: TreeState,
+        wanted: impl Fn(&Witness) -> bool,
+    ) {
+        for witness in self.witnesses.iter().filter(|w| wanted(w)) {
             let (http, witness, log, tree) = (
                 self.http.clone(),
                 witness.clone(),

@@ -29,7 +29,7 @@ pub fn run(a: &Args) -> Result<Report, Failure> {
         .map_err(|e| checkpoint_failure(&what, e))?;
     let witnesses = match &policy {
         Some(p) => Some(
-            p.verify_checkpoint(&bytes)
+            p.verify_checkpoint_of(&bytes, &key)
                 .map_err(|e| policy_failure(&what, e))?
                 .witnesses,
         ),

@@ -82,7 +82,7 @@ fn open(
     let opened = open_checkpoint(&bytes, key, &witness_keys(policy))
         .map_err(|e| checkpoint_failure(&what, e))?;
     if let Some(p) = policy {
-        p.verify_checkpoint(&bytes)
+        p.verify_checkpoint_of(&bytes, key)
             .map_err(|e| policy_failure(&what, e))?;
     }
     Ok(opened)

@@ -4,6 +4,7 @@ use super::{Failure, Report, load_policy, parse_vkey, proof_doc_failure, read_fi
 use super::{signatures_json, signatures_text};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use glassgate_verifier::entry::{LogEntry, jti_hash};
 use glassgate_verifier::hash::{Hash, leaf_hash};
 use glassgate_verifier::proof_doc::TlogProof;
 use serde_json::json;
@@ -25,13 +26,17 @@ pub struct Args {
     /// The leaf hash (base64), if the entry itself is not at hand.
     #[arg(long)]
     leaf_hash: Option<String>,
+    /// The `jti` of a token the entry must record (checked against the entry's `jti` hash).
+    #[arg(long, requires = "entry")]
+    jti: Option<String>,
 }
 
 pub fn run(a: &Args) -> Result<Report, Failure> {
     let key = parse_vkey(&a.vkey)?;
     let policy = load_policy(a.policy.as_deref())?;
-    let leaf: Hash = match (&a.entry, &a.leaf_hash) {
-        (Some(p), _) => leaf_hash(&read_file(p)?),
+    let entry = a.entry.as_deref().map(read_file).transpose()?;
+    let leaf: Hash = match (&entry, &a.leaf_hash) {
+        (Some(bytes), _) => leaf_hash(bytes),
         (None, Some(b64)) => STANDARD
             .decode(b64)
             .ok()
@@ -48,12 +53,18 @@ pub fn run(a: &Args) -> Result<Report, Failure> {
     let v = doc
         .verify(&leaf, &key, policy.as_ref())
         .map_err(|e| proof_doc_failure(&what, e))?;
+    if let (Some(jti), Some(bytes)) = (&a.jti, &entry) {
+        token_recorded(bytes, jti)?;
+    }
     let c = &v.checkpoint;
     let root = STANDARD.encode(c.root);
     let mut text = format!(
         "entry included\n  index {} of {}\n  origin {}\n  root {root}\n",
         doc.index, c.size, c.origin
     );
+    if a.jti.is_some() {
+        text.push_str("  records the token with this jti\n");
+    }
     text.push_str(&signatures_text(&v.signatures));
     if policy.is_some() {
         text.push_str(&format!(
@@ -71,7 +82,20 @@ pub fn run(a: &Args) -> Result<Report, Failure> {
             "signatures": signatures_json(&v.signatures),
             "policy_witnesses": policy.as_ref().map(|_| &v.witnesses),
             "extra": doc.extra.as_ref().map(|e| STANDARD.encode(e)),
+            "jti_recorded": a.jti.is_some(),
         }),
         text,
     })
+}
+
+/// The entry is a well-formed log entry recording the token whose `jti` is given.
+fn token_recorded(entry: &[u8], jti: &str) -> Result<(), Failure> {
+    let entry = LogEntry::parse(entry)
+        .map_err(|e| Failure::Verify(format!("--entry is not a valid log entry: {e}")))?;
+    if entry.jti.as_deref() != Some(jti_hash(jti).as_str()) {
+        return Err(Failure::Verify(
+            "the entry does not record the token with this jti".into(),
+        ));
+    }
+    Ok(())
 }

@@ -235,7 +235,7 @@ fn open_and_check(
         }
     };
     if let Some(p) = policy
-        && let Err(e) = p.verify_checkpoint(note)
+        && let Err(e) = p.verify_checkpoint_of(note, key)
     {
         report.error(match e {
             PolicyError::Checkpoint(c) => checkpoint_message(&c),

@@ -143,3 +143,39 @@ fn malformed_policies_are_rejected() {
     }
     assert_eq!(Policy::parse(b"\xff"), Err(PolicyError::NotUtf8));
 }
+
+#[test]
+fn a_policy_without_logs_accepts_the_log_known_from_context() {
+    let log = log_key(1, ORIGIN);
+    let other = log_key(2, ORIGIN);
+    let w0 = witness_key(10, "w0.example");
+    let p = Policy::parse(format!("witness W0 {}\nquorum W0\n", w0.vkey).as_bytes()).unwrap();
+    let cp = signed_checkpoint(&log, 0, EMPTY_ROOT, &[&w0]);
+    assert_eq!(
+        p.verify_checkpoint(cp.as_bytes()).err(),
+        Some(PolicyError::NoLogSignature),
+        "with no log known, nothing signs for the log"
+    );
+    let out = p.verify_checkpoint_of(cp.as_bytes(), &log.vkey).unwrap();
+    assert_eq!(out.witnesses, vec!["W0"]);
+    assert_eq!(
+        p.verify_checkpoint_of(cp.as_bytes(), &other.vkey).err(),
+        Some(PolicyError::NoLogSignature),
+        "the known log must be the one that signed"
+    );
+    let unwitnessed = signed_checkpoint(&log, 0, EMPTY_ROOT, &[]);
+    assert_eq!(
+        p.verify_checkpoint_of(unwitnessed.as_bytes(), &log.vkey)
+            .err(),
+        Some(PolicyError::QuorumNotReached)
+    );
+    // A policy that lists its logs is not widened by the caller's key.
+    let listed = Policy::parse(policy_text("quorum none\n").as_bytes()).unwrap();
+    let by_other = signed_checkpoint(&other, 0, EMPTY_ROOT, &[]);
+    assert_eq!(
+        listed
+            .verify_checkpoint_of(by_other.as_bytes(), &other.vkey)
+            .err(),
+        Some(PolicyError::NoLogSignature)
+    );
+}

@@ -7,7 +7,9 @@ use sqlx::{Postgres, Transaction};
 
 use super::Backend;
 use super::append::{AccessTokenColumns, Written, append, read_head};
-use crate::store::model::{PendingEntry, StoredTile, TreeState, digest_from, to_i64, to_u64};
+use crate::store::model::{
+    COSIGNED_TREE_SQL, PendingEntry, StoredTile, TREE_SQL, TreeState, to_i64, to_u64,
+};
 use crate::store::{IntegrationTxn, LogRepository, StoreError, StoreResult};
 
 /// Advisory-lock key of the log sequencer ("GGTLOG").
@@ -56,18 +58,15 @@ async fn read_tiles<'e, E: sqlx::PgExecutor<'e>>(
 }
 
 async fn read_tree<'e, E: sqlx::PgExecutor<'e>>(executor: E) -> StoreResult<Option<TreeState>> {
-    let row: Option<(i64, Vec<u8>, String)> =
-        sqlx::query_as("SELECT size, root, checkpoint FROM log_tree WHERE id = 1")
-            .fetch_optional(executor)
-            .await?;
-    row.map(|(size, root, checkpoint)| {
-        Ok(TreeState {
-            size: to_u64(size)?,
-            root: digest_from(&root)?,
-            checkpoint,
-        })
-    })
-    .transpose()
+    read_tree_with(executor, TREE_SQL).await
+}
+
+async fn read_tree_with<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    sql: &'static str,
+) -> StoreResult<Option<TreeState>> {
+    let row: Option<(i64, Vec<u8>, String)> = sqlx::query_as(sql).fetch_optional(executor).await?;
+    row.map(TreeState::from_row).transpose()
 }
 
 const ENTRIES_SQL: &str = "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx";
@@ -269,5 +268,9 @@ impl LogRepository for Backend {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|(l,)| l).collect())
+    }
+
+    async fn cosigned_tree(&self) -> StoreResult<Option<TreeState>> {
+        read_tree_with(&self.pool, COSIGNED_TREE_SQL).await
     }
 }

@@ -6,7 +6,8 @@ use sqlx::{Sqlite, Transaction};
 
 use super::Backend;
 use crate::store::model::{
-    PendingEntry, StoredTile, TreeState, chain, digest_from, to_i64, to_u64,
+    COSIGNED_TREE_SQL, PendingEntry, StoredTile, TREE_SQL, TreeState, chain, digest_from, to_i64,
+    to_u64,
 };
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
@@ -75,18 +76,15 @@ async fn read_tiles<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 async fn read_tree<'e, E: sqlx::SqliteExecutor<'e>>(executor: E) -> StoreResult<Option<TreeState>> {
-    let row: Option<(i64, Vec<u8>, String)> =
-        sqlx::query_as("SELECT size, root, checkpoint FROM log_tree WHERE id = 1")
-            .fetch_optional(executor)
-            .await?;
-    row.map(|(size, root, checkpoint)| {
-        Ok(TreeState {
-            size: to_u64(size)?,
-            root: digest_from(&root)?,
-            checkpoint,
-        })
-    })
-    .transpose()
+    read_tree_with(executor, TREE_SQL).await
+}
+
+async fn read_tree_with<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    sql: &'static str,
+) -> StoreResult<Option<TreeState>> {
+    let row: Option<(i64, Vec<u8>, String)> = sqlx::query_as(sql).fetch_optional(executor).await?;
+    row.map(TreeState::from_row).transpose()
 }
 
 const ENTRIES_SQL: &str = "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx";
@@ -272,5 +270,9 @@ impl LogRepository for Backend {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|(l,)| l).collect())
+    }
+
+    async fn cosigned_tree(&self) -> StoreResult<Option<TreeState>> {
+        read_tree_with(&self.pool, COSIGNED_TREE_SQL).await
     }
 }
