@@ -125,7 +125,7 @@ pub async fn build_state(
     )
     .map_err(|e| StartError::Config(format!("policy: {e}")))?;
     let keys = SigningKeys::bootstrap(store.keys.clone(), kek, &config.keys).await?;
-    upsert_static_clients(&config, &store).await?;
+    let changed_clients = upsert_static_clients(&config, &store).await?;
     let passkeys = Passkeys::new(&config.issuer, &config.web)
         .inspect_err(|e| tracing::warn!(error = %e, "passkey sign-in is unavailable"))
         .ok();
@@ -133,7 +133,7 @@ pub async fn build_state(
         glassgate_directory::store::open(config.database_url.as_deref(), &config.data_dir)
             .await
             .map_err(|e| StartError::Config(format!("provider directory: {e}")))?;
-    Ok(Arc::new(AppState {
+    let state = Arc::new(AppState {
         clients: ClientCache::new(store.clients.clone()),
         issuance: IssuanceWriter::spawn(store.tokens.clone(), metrics.clone()),
         config,
@@ -150,11 +150,26 @@ pub async fn build_state(
         udap,
         policy,
         metrics,
-    }))
+    });
+    // A configured client added or changed is an administrative change like a registration:
+    // logged, and the server does not start when it cannot be.
+    for (client_id, action) in changed_clients {
+        let event = Event::new(EventKind::AdminClient, &client_id)
+            .with_record(json!({ "action": action, "source": "config" }));
+        crate::oauth::issuance::log_event(&state, event)
+            .await
+            .map_err(|e| StartError::Config(format!("logging client {client_id}: {e}")))?;
+    }
+    Ok(state)
 }
 
-async fn upsert_static_clients(config: &Config, store: &Store) -> Result<(), StartError> {
+/// Write the configured clients; returns those added (`created`) or changed (`updated`).
+async fn upsert_static_clients(
+    config: &Config,
+    store: &Store,
+) -> Result<Vec<(String, &'static str)>, StartError> {
     let now = clock::now();
+    let mut changed = Vec::new();
     for c in &config.clients {
         let auth_method =
             ClientAuthMethod::parse(&c.token_endpoint_auth_method).ok_or_else(|| {
@@ -184,9 +199,17 @@ async fn upsert_static_clients(config: &Config, store: &Store) -> Result<(), Sta
             created_at: now,
             updated_at: now,
         };
+        let action = match store.clients.get(&record.client_id).await? {
+            None => Some("created"),
+            Some(stored) if !stored.same_registration(&record) => Some("updated"),
+            Some(_) => None,
+        };
         store.clients.upsert(&record).await?;
+        if let Some(action) = action {
+            changed.push((record.client_id.clone(), action));
+        }
     }
-    Ok(())
+    Ok(changed)
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

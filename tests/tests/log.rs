@@ -378,3 +378,37 @@ async fn a_policy_change_is_an_admin_policy_entry() {
         );
     }
 }
+
+#[tokio::test]
+async fn configured_clients_added_or_changed_are_admin_client_entries() {
+    let backend = backends().remove(0);
+    let mut server = TestServer::start(&backend, ServerOptions::default()).await;
+    let client_entries = |entries: &[glassgate_verifier::entry::LogEntry]| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e.event == "admin.client")
+            .map(|e| e.client.clone())
+            .collect()
+    };
+    let (_, entries) = audit(&server).await;
+    let at_first_start = client_entries(&entries);
+    assert!(
+        at_first_start.iter().any(|c| c == "m2m") && at_first_start.iter().any(|c| c == "web"),
+        "each configured client is logged when it is first written: {at_first_start:?}"
+    );
+    // A restart with the same configuration changes nothing and logs nothing.
+    server.kill();
+    let mut same = server.replica().await;
+    let (_, entries) = audit(&same).await;
+    assert_eq!(client_entries(&entries), at_first_start);
+    // An administrator adds a client to the configuration.
+    same.kill();
+    same.append_config(
+        "\n[[clients]]\nclient_id = \"added\"\ntoken_endpoint_auth_method = \"client_secret_basic\"\nclient_secret = \"a-secret-of-enough-length-000000\"\ngrant_types = [\"client_credentials\"]\n",
+    );
+    let changed = same.replica().await;
+    let (_, entries) = audit(&changed).await;
+    let after = client_entries(&entries);
+    assert_eq!(after.len(), at_first_start.len() + 1, "{after:?}");
+    assert_eq!(after.last().map(String::as_str), Some("added"));
+}

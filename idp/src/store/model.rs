@@ -60,7 +60,7 @@ impl ClientSource {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRecord {
     pub client_id: String,
     /// Hex SHA-256 of the secret; secrets are generated with 256 bits of entropy or configured.
@@ -85,6 +85,16 @@ pub struct ClientRecord {
 impl ClientRecord {
     pub fn allows_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// The same client as registered: everything but when it was written.
+    pub fn same_registration(&self, other: &ClientRecord) -> bool {
+        let written_like_other = ClientRecord {
+            created_at: other.created_at,
+            updated_at: other.updated_at,
+            ..self.clone()
+        };
+        written_like_other == *other
     }
 }
 
