@@ -196,49 +196,11 @@ async fn discovery_code_pkce_refresh_with_the_openidconnect_rp() {
 async fn pushed_authorization_request_then_code_with_id_token() {
     for backend in backends() {
         let server = TestServer::start(&backend, ServerOptions::default()).await;
-        let (verifier, challenge) = pkce_pair();
-        let mut form = web_auth(&server);
-        form.extend(
-            [
-                ("client_id", "par"),
-                ("response_type", "code"),
-                ("redirect_uri", REDIRECT_URI),
-                ("scope", "openid"),
-                ("code_challenge", challenge.as_str()),
-                ("code_challenge_method", "S256"),
-                ("authorization_details", TREATMENT),
-                ("nonce", "n-0S6_WzA2Mj"),
-                ("login_hint", "bob"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        );
-        // The par client shares the web key but authenticates as itself.
-        form[1].1 = client_assertion(&server, &server.keys.web, "par");
-        let (status, _, pushed) = post(&server, "/par", &form, HeaderMap::new()).await;
-        assert_eq!(status, 201, "{pushed}");
-        let request_uri = pushed["request_uri"].as_str().unwrap();
-        assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
-        assert!(pushed["expires_in"].as_i64().unwrap() > 0);
-
-        let (status, location) = authorize(
-            &server,
-            &[("client_id", "par"), ("request_uri", request_uri)],
-        )
-        .await;
-        assert_eq!(status, 303);
-        let code = query_param(&location.unwrap(), "code").unwrap();
-        let mut form = vec![
-            ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
-            (
-                "client_assertion".to_owned(),
-                client_assertion(&server, &server.keys.web, "par"),
-            ),
-            ("grant_type".to_owned(), "authorization_code".to_owned()),
-            ("code".to_owned(), code),
-            ("redirect_uri".to_owned(), REDIRECT_URI.to_owned()),
-        ];
-        form.push(("code_verifier".to_owned(), verifier));
-        let (status, headers, tokens) = post(&server, "/token", &form, HeaderMap::new()).await;
+        let (code, verifier) = pushed_code(&server, HeaderMap::new(), &[("nonce", "n-0S6_WzA2Mj")])
+            .await
+            .unwrap();
+        let (status, headers, tokens) =
+            redeem_pushed(&server, code, verifier, HeaderMap::new()).await;
         assert_eq!(status, 200, "{tokens}");
         assert_eq!(headers["cache-control"], "no-store");
         let id = claims_of(tokens["id_token"].as_str().unwrap());
@@ -250,6 +212,122 @@ async fn pushed_authorization_request_then_code_with_id_token() {
             header_of(tokens["id_token"].as_str().unwrap())["alg"],
             "ES256"
         );
+    }
+}
+
+/// A pushed authorization request of the `par` client, with `headers` and `extra` params;
+/// the code the authorization answers with, and its PKCE verifier.
+async fn pushed_code(
+    server: &TestServer,
+    headers: HeaderMap,
+    extra: &[(&str, &str)],
+) -> Result<(String, String), serde_json::Value> {
+    let (verifier, challenge) = pkce_pair();
+    let mut form = web_auth(server);
+    form[1].1 = client_assertion(server, &server.keys.web, "par");
+    for (k, v) in [
+        ("client_id", "par"),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("authorization_details", TREATMENT),
+        ("login_hint", "bob"),
+    ]
+    .iter()
+    .chain(extra)
+    {
+        form.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    let (status, _, pushed) = post(server, "/par", &form, headers).await;
+    if status != 201 {
+        return Err(pushed);
+    }
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert!(pushed["expires_in"].as_i64().unwrap() > 0);
+    let (status, location) = authorize(
+        server,
+        &[("client_id", "par"), ("request_uri", request_uri)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    let code = query_param(&location, "code").unwrap_or_else(|| panic!("no code: {location}"));
+    Ok((code, verifier))
+}
+
+/// Redeem a code of the `par` client.
+async fn redeem_pushed(
+    server: &TestServer,
+    code: String,
+    verifier: String,
+    headers: HeaderMap,
+) -> (u16, HeaderMap, serde_json::Value) {
+    let form = vec![
+        ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+        (
+            "client_assertion".to_owned(),
+            client_assertion(server, &server.keys.web, "par"),
+        ),
+        ("grant_type".to_owned(), "authorization_code".to_owned()),
+        ("code".to_owned(), code),
+        ("redirect_uri".to_owned(), REDIRECT_URI.to_owned()),
+        ("code_verifier".to_owned(), verifier),
+    ];
+    post(server, "/token", &form, headers).await
+}
+
+/// RFC 9449 §10.1: a DPoP proof on the pushed request binds the code like `dpop_jkt`.
+#[tokio::test]
+async fn a_dpop_proof_at_par_binds_the_code_to_its_key() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let key = TestKey::es256();
+        let nonce = dpop_nonce(&server, &key).await;
+        let par_proof = || {
+            let mut headers = HeaderMap::new();
+            let proof = dpop_proof(&key, "POST", &server.url("/par"), Some(&nonce), None);
+            headers.insert("dpop", proof.parse().unwrap());
+            headers
+        };
+        let redeem = |code, verifier, proof: Option<String>| {
+            let mut headers = HeaderMap::new();
+            if let Some(proof) = proof {
+                headers.insert("dpop", proof.parse().unwrap());
+            }
+            let server = &server;
+            async move {
+                let (status, _, body) = redeem_pushed(server, code, verifier, headers).await;
+                (status, body)
+            }
+        };
+        let token_proof = || dpop_proof(&key, "POST", &server.url("/token"), Some(&nonce), None);
+
+        // Without its key the code is refused; with it, the tokens are DPoP-bound.
+        let (code, verifier) = pushed_code(&server, par_proof(), &[]).await.unwrap();
+        let (status, body) = redeem(code, verifier, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_dpop_proof")),
+            "{body}"
+        );
+        let (code, verifier) = pushed_code(&server, par_proof(), &[]).await.unwrap();
+        let (status, body) = redeem(code, verifier, Some(token_proof())).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "DPoP");
+        assert_eq!(
+            claims_of(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+            jwk_thumbprint(&key).as_str()
+        );
+
+        // A dpop_jkt naming another key than the proof's is refused at PAR.
+        let other = jwk_thumbprint(&TestKey::es256());
+        let refused = pushed_code(&server, par_proof(), &[("dpop_jkt", other.as_str())])
+            .await
+            .unwrap_err();
+        assert_eq!(refused["error"], "invalid_dpop_proof", "{refused}");
     }
 }
 

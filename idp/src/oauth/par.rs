@@ -7,11 +7,12 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::authorize::REQUEST_URI_PREFIX;
+use super::dpop::Expected;
 use super::params::Params;
 use super::request::{self, RequestError};
 use super::{client_auth, random_token};
@@ -26,10 +27,16 @@ struct PushedResponse {
 }
 
 pub async fn push(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    match push_request(&state, &headers, &body).await {
+    let mut response = match push_request(&state, &headers, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    };
+    if headers.contains_key("dpop")
+        && let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce())
+    {
+        response.headers_mut().insert("dpop-nonce", nonce);
     }
+    response
 }
 
 async fn push_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResult<Response> {
@@ -39,10 +46,34 @@ async fn push_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAu
     if params.contains("request_uri") {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
     }
-    let request = request::validate(&client.client, &params).map_err(|e| match e {
+    let mut request = request::validate(&client.client, &params).map_err(|e| match e {
         RequestError::Direct(e) => e,
         RequestError::Redirect(r) => r.error,
     })?;
+    // RFC 9449 §10.1: a DPoP proof sent with the pushed request binds the code to its key
+    // as `dpop_jkt` does; when both are present they must name the same key.
+    let expected = Expected {
+        method: "POST",
+        url: &endpoint,
+        access_token: None,
+        require_nonce: state.dpop.nonce_required,
+    };
+    if let Some(proof) = state
+        .dpop
+        .check(headers, &expected, state.ephemeral.as_ref())
+        .await?
+    {
+        if request
+            .dpop_jkt
+            .as_ref()
+            .is_some_and(|jkt| *jkt != proof.jkt)
+        {
+            return Err(OAuthError::invalid_dpop_proof(
+                "dpop_jkt names another key than the DPoP proof",
+            ));
+        }
+        request.dpop_jkt = Some(proof.jkt);
+    }
     let id = random_token()?;
     let ttl = state.config.tokens.par_ttl;
     let value = serde_json::to_vec(&request).map_err(OAuthError::server_error)?;
