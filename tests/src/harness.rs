@@ -398,7 +398,7 @@ impl TestServer {
 
     /// Run one SQL statement directly against the deployment's database (tamper tests):
     /// `sqlite` on SQLite, `postgres` on PostgreSQL.
-    pub async fn execute_sql(&self, sqlite: &'static str, postgres: &'static str) -> u64 {
+    pub async fn execute_sql(&self, sqlite: &str, postgres: &str) -> u64 {
         match &self.deployment.database {
             None => {
                 let path = self
@@ -411,7 +411,7 @@ impl TestServer {
                     sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
                         .await
                         .unwrap();
-                sqlx::query(sqlite)
+                sqlx::query(sqlx::AssertSqlSafe(sqlite))
                     .execute(&mut c)
                     .await
                     .unwrap()
@@ -421,7 +421,7 @@ impl TestServer {
                 let mut c = sqlx::PgConnection::connect(&with_database(admin, name))
                     .await
                     .unwrap();
-                sqlx::query(postgres)
+                sqlx::query(sqlx::AssertSqlSafe(postgres))
                     .execute(&mut c)
                     .await
                     .unwrap()

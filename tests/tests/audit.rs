@@ -34,8 +34,12 @@ fn errors(report: &Value) -> String {
 async fn the_monitor_verifies_the_log_and_reports_tampering() {
     for backend in backends() {
         let server = TestServer::start(&backend, ServerOptions::default()).await;
-        issue(&server, 5).await;
-        let (checkpoint, _) = wait_for_size(&server, 5).await;
+        // The last token's entry is the one rewritten below (configured clients come first).
+        let mut last = 0;
+        for _ in 0..5 {
+            last = m2m_token_and_index(&server).await.1;
+        }
+        let (checkpoint, _) = wait_for_size(&server, last + 1).await;
         let (vkey, url) = discover(&server).await;
         let vkey = vkey.to_string();
         let (code, report) = monitor(&server, &vkey, &url).await;
@@ -45,8 +49,8 @@ async fn the_monitor_verifies_the_log_and_reports_tampering() {
         // A rewritten entry.
         let changed = server
             .execute_sql(
-                "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'token.issued', 'token.refused') AS BLOB) WHERE idx = 1",
-                "UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'token.issued', 'token.refused'), 'UTF8') WHERE idx = 1",
+                &format!("UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'token.issued', 'token.refused') AS BLOB) WHERE idx = {last}"),
+                &format!("UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'token.issued', 'token.refused'), 'UTF8') WHERE idx = {last}"),
             )
             .await;
         assert_eq!(changed, 1);
@@ -55,8 +59,8 @@ async fn the_monitor_verifies_the_log_and_reports_tampering() {
         assert!(errors(&report).contains("root mismatch"), "{report}");
         server
             .execute_sql(
-                "UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'token.refused', 'token.issued') AS BLOB) WHERE idx = 1",
-                "UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'token.refused', 'token.issued'), 'UTF8') WHERE idx = 1",
+                &format!("UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'token.refused', 'token.issued') AS BLOB) WHERE idx = {last}"),
+                &format!("UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'token.refused', 'token.issued'), 'UTF8') WHERE idx = {last}"),
             )
             .await;
         assert_eq!(monitor(&server, &vkey, &url).await.0, 0, "restored");
