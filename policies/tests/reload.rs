@@ -160,6 +160,13 @@ async fn polling_reloads_on_change_and_survives_a_broken_write() {
         }
     }
     assert!(swapped, "a valid change is picked up by polling");
+    // The swap is reported just after it takes effect.
+    for _ in 0..50 {
+        if !swaps.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     task.abort();
     assert_eq!(
         *swaps.lock().unwrap(),
