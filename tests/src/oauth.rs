@@ -159,21 +159,28 @@ pub async fn m2m_token_and_index(server: &TestServer) -> (String, u64) {
     (body["access_token"].as_str().unwrap().to_owned(), index)
 }
 
-/// Fetch a DPoP nonce: a proof without one is answered with `use_dpop_nonce`.
-pub async fn dpop_nonce(server: &TestServer, key: &TestKey) -> String {
-    let proof = crate::jwt::dpop_proof(key, "POST", &server.url("/token"), None, None);
+/// A `client_credentials` token request of the `dpop` client (Basic) with `proof` as its
+/// DPoP header.
+pub async fn dpop_client_token(server: &TestServer, proof: &str) -> (u16, HeaderMap, Value) {
     let mut headers = basic("dpop", crate::clients::DPOP_SECRET);
-    headers.insert("dpop", HeaderValue::from_str(&proof).unwrap());
-    let (status, headers, body) = server
+    headers.insert("dpop", HeaderValue::from_str(proof).unwrap());
+    server
         .post_form(
             "/token",
             &[
                 ("grant_type", "client_credentials"),
                 ("authorization_details", TREATMENT),
+                ("scope", "system/Patient.rs"),
             ],
             headers,
         )
-        .await;
+        .await
+}
+
+/// Fetch a DPoP nonce: a proof without one is answered with `use_dpop_nonce`.
+pub async fn dpop_nonce(server: &TestServer, key: &TestKey) -> String {
+    let proof = crate::jwt::dpop_proof(key, "POST", &server.url("/token"), None, None);
+    let (status, headers, body) = dpop_client_token(server, &proof).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "use_dpop_nonce");
     headers

@@ -5,8 +5,8 @@
 use glassgate_tests::clients::{BASIC_SECRET, DPOP_SECRET, M2M_SCOPE, REDIRECT_URI};
 use glassgate_tests::jwt::{TestKey, claims_of, dpop_proof, header_of, jwk_thumbprint, pkce_pair};
 use glassgate_tests::oauth::{
-    JWT_BEARER, TREATMENT, authorize, basic, client_assertion, code_for, dpop_nonce, introspect,
-    post, query_param, redeem_with, web_auth,
+    JWT_BEARER, TREATMENT, authorize, basic, client_assertion, code_for, dpop_client_token,
+    dpop_nonce, introspect, post, query_param, redeem_with, web_auth,
 };
 use glassgate_tests::{ServerOptions, TestServer, backends};
 use openidconnect::core::{
@@ -338,19 +338,7 @@ async fn dpop_bound_tokens_introspection_userinfo_and_revocation() {
         let key = TestKey::es256();
         let nonce = dpop_nonce(&server, &key).await;
         let proof = dpop_proof(&key, "POST", &server.url("/token"), Some(&nonce), None);
-        let mut headers = basic("dpop", DPOP_SECRET);
-        headers.insert("dpop", proof.parse().unwrap());
-        let (status, response_headers, body) = server
-            .post_form(
-                "/token",
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("authorization_details", TREATMENT),
-                    ("scope", "system/Patient.rs"),
-                ],
-                headers,
-            )
-            .await;
+        let (status, response_headers, body) = dpop_client_token(&server, &proof).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["token_type"], "DPoP");
         assert!(response_headers.contains_key("dpop-nonce"));

@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
-use glassgate_tests::clients::{DPOP_SECRET, REDIRECT_URI};
+use glassgate_tests::clients::REDIRECT_URI;
 use glassgate_tests::jwt::{
     TestKey, assertion, assertion_claims, dpop_with_claims, now, pkce_pair, random_id,
 };
 use glassgate_tests::oauth::{
-    JWT_BEARER, TREATMENT, authorize, basic, dpop_nonce, post, pushed_authorization, query_param,
+    JWT_BEARER, TREATMENT, authorize, dpop_client_token, dpop_nonce, post, pushed_authorization,
+    query_param,
 };
 use glassgate_tests::{Backend, ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
@@ -78,19 +79,8 @@ async fn absurd_times_and_ages_are_refused_not_overflowed() {
         let nonce = dpop_nonce(&server, &key).await;
         for iat in [i64::MIN + now(), i64::MIN, i64::MAX] {
             let claims = json!({ "jti": random_id(), "htm": "POST", "htu": server.url("/token"), "iat": iat, "nonce": nonce });
-            let mut headers = basic("dpop", DPOP_SECRET);
-            headers.insert("dpop", dpop_with_claims(&key, &claims).parse().unwrap());
-            let (status, _, body) = server
-                .post_form(
-                    "/token",
-                    &[
-                        ("grant_type", "client_credentials"),
-                        ("authorization_details", TREATMENT),
-                        ("scope", "system/Patient.rs"),
-                    ],
-                    headers,
-                )
-                .await;
+            let (status, _, body) =
+                dpop_client_token(&server, &dpop_with_claims(&key, &claims)).await;
             assert_eq!(
                 (status, body["error"].as_str()),
                 (400, Some("invalid_dpop_proof")),
