@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 
 use crate::clock;
 use crate::ephemeral::{EphemeralStore, keys};
@@ -56,6 +56,17 @@ impl DpopVerifier {
     /// The nonce to hand out now (`DPoP-Nonce` header).
     pub fn current_nonce(&self) -> String {
         self.nonce_for(clock::now() / self.window)
+    }
+
+    /// Offer the current nonce on the `response` to a `request` that carried a DPoP proof
+    /// (§8), unless the response names one already.
+    pub fn offer_nonce(&self, request: &HeaderMap, response: &mut HeaderMap) {
+        if request.contains_key("dpop")
+            && !response.contains_key("dpop-nonce")
+            && let Ok(nonce) = HeaderValue::from_str(&self.current_nonce())
+        {
+            response.insert("dpop-nonce", nonce);
+        }
     }
 
     fn nonce_is_valid(&self, nonce: &str) -> bool {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -31,11 +31,7 @@ pub async fn push(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
-    if headers.contains_key("dpop")
-        && let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce())
-    {
-        response.headers_mut().insert("dpop-nonce", nonce);
-    }
+    state.dpop.offer_nonce(&headers, response.headers_mut());
     response
 }
 

@@ -247,12 +247,7 @@ impl TransparencyLog {
 
     /// The latest published tree, with any witness cosignatures appended to its checkpoint.
     pub async fn published(&self) -> Result<Option<TreeState>, LogError> {
-        if let Some(tree) = self.published.fresh() {
-            return Ok(Some(tree));
-        }
-        let tree = self.load_published().await?;
-        self.published.keep(&tree);
-        Ok(tree)
+        self.published_covering(0).await
     }
 
     /// The published tree, read again from storage when the cached one is smaller than
@@ -260,9 +255,8 @@ impl TransparencyLog {
     /// published a moment ago, and every tile and proof of a published checkpoint must be
     /// served (tlog-tiles), so "beyond the published tree" is only said after a fresh read.
     pub async fn published_covering(&self, size: u64) -> Result<Option<TreeState>, LogError> {
-        let cached = self.published().await?;
-        if cached.as_ref().is_some_and(|tree| tree.size >= size) {
-            return Ok(cached);
+        if let Some(tree) = self.published.fresh().filter(|tree| tree.size >= size) {
+            return Ok(Some(tree));
         }
         let tree = self.load_published().await?;
         self.published.keep(&tree);
@@ -314,8 +308,6 @@ mod tests {
     use super::*;
     use crate::store::model::Issuance;
 
-    /// Two replicas over one database: the second has cached an older checkpoint when the
-    /// first publishes a larger one, and still serves the larger one's tiles and proofs.
     /// A SQLite store in `dir` and the key-encryption key its log is opened with.
     async fn open_store(dir: &std::path::Path) -> (Config, crate::store::Store, Kek) {
         let config = Config {
@@ -333,6 +325,8 @@ mod tests {
             .unwrap()
     }
 
+    /// Two replicas over one database: the second has cached an older checkpoint when the
+    /// first publishes a larger one, and still serves the larger one's tiles and proofs.
     #[tokio::test]
     async fn a_replica_with_an_older_cached_checkpoint_covers_a_newer_one() {
         let dir = tempfile::tempdir().unwrap();

@@ -126,7 +126,6 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let dpop_used = headers.contains_key("dpop");
     let mut client = None;
     let mut response = match handle(&state, &headers, &body, &mut client).await {
         Ok(tokens) => {
@@ -156,12 +155,7 @@ pub async fn token(
     let out = response.headers_mut();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     out.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if dpop_used
-        && !out.contains_key("dpop-nonce")
-        && let Ok(nonce) = HeaderValue::from_str(&state.dpop.current_nonce())
-    {
-        out.insert("dpop-nonce", nonce);
-    }
+    state.dpop.offer_nonce(&headers, out);
     response
 }
 
