@@ -49,7 +49,12 @@ async fn issuances_and_refusals_land_in_the_log_with_verifiable_proofs() {
             "the index the client was told"
         );
         let user_jti = claims_of(&user)["jti"].as_str().unwrap().to_owned();
-        verify_token_proof(&server, &user_jti).await;
+        let user_index = verify_token_proof(&server, &user_jti).await;
+        // The ID token of the same response has its own jti, and the same entry records it.
+        let id_token = tokens["id_token"].as_str().expect("an ID token");
+        let id_jti = claims_of(id_token)["jti"].as_str().unwrap().to_owned();
+        assert_ne!(id_jti, user_jti);
+        assert_eq!(verify_token_proof(&server, &id_jti).await, user_index);
         let (latest, _) = wait_for_size(&server, first.size + 1).await;
         verify_consistency_between(&server, &first, &latest).await;
         let (checkpoint, entries) = audit(&server).await;

@@ -79,6 +79,9 @@ pub struct LogEntry {
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The ID token issued beside the access token `jti` names, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_jti: Option<String>,
     pub commit: String,
     pub prev: String,
 }
@@ -127,6 +130,15 @@ pub fn commitment(salt: &[u8; 32], record: &[u8]) -> Hash {
 }
 
 impl LogEntry {
+    /// Whether this entry records the token whose `jti` is given (an access token, or the ID
+    /// token issued with it).
+    pub fn records_jti(&self, jti: &str) -> bool {
+        let hash = jti_hash(jti);
+        [&self.jti, &self.id_jti]
+            .into_iter()
+            .any(|recorded| recorded.as_deref() == Some(hash.as_str()))
+    }
+
     /// The canonical bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
         let bytes = serde_json::to_vec(self).map_err(|e| EntryError::Malformed(e.to_string()))?;
@@ -171,6 +183,7 @@ impl LogEntry {
             ("prev", Some(&self.prev)),
             ("subject", self.subject.as_ref()),
             ("jti", self.jti.as_ref()),
+            ("id_jti", self.id_jti.as_ref()),
         ] {
             if value.is_some_and(|v| !is_hash_hex(v)) {
                 return Err(EntryError::NotAHash(name));
@@ -210,6 +223,7 @@ mod tests {
             refusal: None,
             subject: Some("a".repeat(64)),
             jti: Some("b".repeat(64)),
+            id_jti: None,
             commit: "c".repeat(64),
             prev: GENESIS_PREV.into(),
         }
@@ -272,6 +286,45 @@ mod tests {
             LogEntry::parse(b"[]"),
             Err(EntryError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn an_entry_records_its_access_and_id_token_jtis() {
+        let mut entry = sample();
+        entry.jti = Some(jti_hash("access-1"));
+        entry.id_jti = Some(jti_hash("id-1"));
+        let bytes = entry.encode().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(&format!(
+            r#""jti":"{}","id_jti":"{}","commit""#,
+            jti_hash("access-1"),
+            jti_hash("id-1")
+        )));
+        let parsed = LogEntry::parse(&bytes).unwrap();
+        assert!(parsed.records_jti("access-1"));
+        assert!(parsed.records_jti("id-1"));
+        assert!(!parsed.records_jti("access-2"));
+        let swapped = text.replacen(r#""id_jti""#, r#""idjti""#, 1);
+        assert!(matches!(
+            LogEntry::parse(swapped.as_bytes()),
+            Err(EntryError::Malformed(_))
+        ));
+        let upper = text.replacen(&jti_hash("id-1"), &jti_hash("id-1").to_uppercase(), 1);
+        assert_eq!(
+            LogEntry::parse(upper.as_bytes()).unwrap_err(),
+            EntryError::NotAHash("id_jti")
+        );
+        let before_jti = text
+            .replacen(&format!(r#","id_jti":"{}""#, jti_hash("id-1")), "", 1)
+            .replacen(
+                r#","jti":"#,
+                &format!(r#","id_jti":"{}","jti":"#, jti_hash("id-1")),
+                1,
+            );
+        assert_eq!(
+            LogEntry::parse(before_jti.as_bytes()).unwrap_err(),
+            EntryError::NotCanonical
+        );
     }
 
     #[test]

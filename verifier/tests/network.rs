@@ -64,6 +64,7 @@ fn entries(n: usize) -> Vec<Vec<u8>> {
             refusal: None,
             subject: None,
             jti: None,
+            id_jti: None,
             commit: hex(&entry_digest(format!("record {i}").as_bytes())),
             prev,
         };

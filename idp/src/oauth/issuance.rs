@@ -257,6 +257,8 @@ struct IdTokenClaims<'a> {
     azp: &'a str,
     iat: i64,
     exp: i64,
+    /// Names the token in the log: its entry is found by this `jti` too.
+    jti: &'a str,
     auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
@@ -278,14 +280,21 @@ pub struct IdentityClaims<'a> {
     pub verified_claims: Option<serde_json::Value>,
 }
 
+/// A signed ID token and its `jti`, which its log entry records.
+pub struct IdToken {
+    pub token: String,
+    pub jti: String,
+}
+
 pub fn id_token(
     state: &AppState,
     grant: &GrantRecord,
     nonce: Option<&str>,
     algorithm: Option<&str>,
     identity: IdentityClaims<'_>,
-) -> OAuthResult<String> {
+) -> OAuthResult<IdToken> {
     let now = clock::now();
+    let jti = super::token_id()?;
     let claims = IdTokenClaims {
         iss: &state.config.issuer,
         sub: &grant.subject,
@@ -293,6 +302,7 @@ pub fn id_token(
         azp: &grant.client_id,
         iat: now,
         exp: now + state.config.tokens.id_token_ttl,
+        jti: &jti,
         auth_time: grant.auth_time,
         nonce,
         acr: grant.acr.as_deref(),
@@ -308,7 +318,8 @@ pub fn id_token(
         .ring()
         .current(algorithm)
         .map_err(OAuthError::server_error)?;
-    jose::sign(signer.as_ref(), "JWT", &claims).map_err(OAuthError::server_error)
+    let token = jose::sign(signer.as_ref(), "JWT", &claims).map_err(OAuthError::server_error)?;
+    Ok(IdToken { token, jti })
 }
 
 /// A new opaque refresh token of `grant` (its hash is what is stored).
@@ -340,7 +351,8 @@ pub struct Issued<'a> {
     pub access: &'a AccessTokenRecord,
     pub grant: Option<&'a GrantRecord>,
     pub refresh: Option<&'a RefreshTokenRecord>,
-    pub id_token: bool,
+    /// The `jti` of the ID token issued with the access token, if one was.
+    pub id_token: Option<&'a str>,
     /// The directory's answer, for a clinician's token.
     pub clinician: Option<&'a ClinicianStanding>,
     /// The policy decision that permitted it.
@@ -364,6 +376,7 @@ pub fn issued_entry(state: &AppState, issued: Issued<'_>) -> OAuthResult<Pending
     let mut event = Event::new(EventKind::TokenIssued, &access.client_id)
         .with_subject(&access.subject)
         .with_jti(&access.jti)
+        .with_id_token_jti(id_token)
         .with_record(serde_json::json!({
             "grant_type": grant_type,
             "scope": access.scope,
@@ -374,7 +387,7 @@ pub fn issued_entry(state: &AppState, issued: Issued<'_>) -> OAuthResult<Pending
             "grant_id": grant.map(|g| &g.grant_id),
             "refresh_token_hash": refresh.map(|r| &r.token_hash),
             "refresh_expires_at": refresh.map(|r| r.expires_at),
-            "id_token": id_token,
+            "id_token": id_token.is_some(),
             "directory_release": clinician.and_then(|c| c.release.as_deref()),
             "fhir_user": clinician.and_then(|c| c.fhir_user.as_deref()),
         }));

@@ -459,6 +459,8 @@ pub struct PendingEntry {
     pub entry: glassgate_verifier::entry::LogEntry,
     /// Hex SHA-256 of the token `jti`, to find the entry by token.
     pub jti_hash: Option<String>,
+    /// Hex SHA-256 of the `jti` of the ID token issued with it, to find the entry by ID token.
+    pub id_jti_hash: Option<String>,
     /// The private record, encrypted (see `tlog::record`).
     pub sealed_record: Vec<u8>,
     /// The people the entry is about (its subject, its patient context), for the private
@@ -472,6 +474,7 @@ pub struct SequencedEntry {
     pub index: i64,
     pub bytes: Vec<u8>,
     pub jti_hash: Option<String>,
+    pub id_jti_hash: Option<String>,
     pub sealed_record: Vec<u8>,
     pub about: Vec<String>,
 }
@@ -515,6 +518,7 @@ pub fn chain(
             index,
             bytes,
             jti_hash: p.jti_hash.clone(),
+            id_jti_hash: p.id_jti_hash.clone(),
             sealed_record: p.sealed_record.clone(),
             about: p.about.clone(),
         });
@@ -533,6 +537,11 @@ pub struct TreeState {
 
 /// The published tree (the same SQL on every backend).
 pub const TREE_SQL: &str = "SELECT size, root, checkpoint FROM log_tree WHERE id = 1";
+
+/// The entry recording the token with this `jti` hash: an access token's, or the ID token's
+/// issued with it (the same SQL on every backend; `$1` is one parameter on both).
+pub const INDEX_OF_JTI_SQL: &str = "SELECT idx FROM log_entries WHERE jti_hash = $1 \
+     UNION ALL SELECT idx FROM log_entries WHERE id_jti_hash = $1 LIMIT 1";
 
 /// The largest cosigned checkpoint: cosignatures are only stored for published sizes.
 pub const COSIGNED_TREE_SQL: &str = "SELECT size, root, note FROM log_checkpoints \

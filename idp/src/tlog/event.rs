@@ -58,6 +58,8 @@ pub struct Event {
     pub patient: Option<String>,
     /// Token identifier: published as its SHA-256.
     pub jti: Option<String>,
+    /// The identifier of the ID token issued beside that token: published as its SHA-256.
+    pub id_jti: Option<String>,
     pub acr: Option<String>,
     pub amr: Option<Vec<String>>,
     pub ial: Option<String>,
@@ -82,6 +84,7 @@ impl Event {
             subject: None,
             patient: None,
             jti: None,
+            id_jti: None,
             acr: None,
             amr: None,
             ial: None,
@@ -104,6 +107,10 @@ impl Event {
     }
     pub fn with_jti(mut self, jti: &str) -> Self {
         self.jti = Some(jti.to_owned());
+        self
+    }
+    pub fn with_id_token_jti(mut self, jti: Option<&str>) -> Self {
+        self.id_jti = jti.map(str::to_owned);
         self
     }
     pub fn with_assurance(mut self, acr: Option<&str>, amr: &[String]) -> Self {

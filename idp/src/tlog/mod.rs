@@ -159,8 +159,12 @@ impl TransparencyLog {
         if let (Some(jti), Some(object)) = (&event.jti, record.as_object_mut()) {
             object.insert("jti".into(), jti.clone().into());
         }
+        if let (Some(jti), Some(object)) = (&event.id_jti, record.as_object_mut()) {
+            object.insert("id_jti".into(), jti.clone().into());
+        }
         let record = serde_json::to_vec(&record).map_err(|e| LogError::Tree(e.to_string()))?;
         let commit = hex(&commitment(&salt, &record));
+        let id_jti_hash = event.id_jti.as_deref().map(jti_hash);
         let jti_hash = event.jti.as_deref().map(jti_hash);
         let entry = LogEntry {
             v: 1,
@@ -180,6 +184,7 @@ impl TransparencyLog {
                 .subject
                 .map(|s| hex(hmac::sign(&self.subject_key, s.as_bytes()).as_ref())),
             jti: jti_hash.clone(),
+            id_jti: id_jti_hash.clone(),
             commit: commit.clone(),
             prev: String::new(),
         };
@@ -187,6 +192,7 @@ impl TransparencyLog {
             sealed_record: self.sealer.seal(&salt, &record, &commit)?,
             entry,
             jti_hash,
+            id_jti_hash,
             about,
         })
     }

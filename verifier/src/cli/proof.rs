@@ -4,7 +4,7 @@ use super::{Failure, Report, load_policy, parse_vkey, proof_doc_failure, read_fi
 use super::{signatures_json, signatures_text};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use glassgate_verifier::entry::{LogEntry, jti_hash};
+use glassgate_verifier::entry::LogEntry;
 use glassgate_verifier::hash::{Hash, leaf_hash};
 use glassgate_verifier::proof_doc::TlogProof;
 use serde_json::json;
@@ -26,7 +26,8 @@ pub struct Args {
     /// The leaf hash (base64), if the entry itself is not at hand.
     #[arg(long)]
     leaf_hash: Option<String>,
-    /// The `jti` of a token the entry must record (checked against the entry's `jti` hash).
+    /// The `jti` of a token the entry must record: its access token (`jti` hash) or the ID
+    /// token issued with it (`id_jti` hash).
     #[arg(long, requires = "entry")]
     jti: Option<String>,
 }
@@ -92,7 +93,7 @@ pub fn run(a: &Args) -> Result<Report, Failure> {
 fn token_recorded(entry: &[u8], jti: &str) -> Result<(), Failure> {
     let entry = LogEntry::parse(entry)
         .map_err(|e| Failure::Verify(format!("--entry is not a valid log entry: {e}")))?;
-    if entry.jti.as_deref() != Some(jti_hash(jti).as_str()) {
+    if !entry.records_jti(jti) {
         return Err(Failure::Verify(
             "the entry does not record the token with this jti".into(),
         ));

@@ -23,6 +23,7 @@ fn entry(i: usize, prev: &str) -> LogEntry {
         refusal: None,
         subject: None,
         jti: Some(hex(&entry_digest(&i.to_be_bytes()))),
+        id_jti: None,
         commit: hex(&entry_digest(format!("record {i}").as_bytes())),
         prev: prev.to_owned(),
     }

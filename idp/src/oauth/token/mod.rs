@@ -98,7 +98,7 @@ async fn issue_access_only(
             access: &record,
             grant: None,
             refresh: None,
-            id_token: false,
+            id_token: None,
             clinician: None,
             decision,
             purpose: who.purpose,

@@ -105,7 +105,7 @@ pub async fn exchange(
             access: &access_record,
             grant: Some(grant),
             refresh: Some(&refresh_record),
-            id_token: false,
+            id_token: None,
             clinician: person.active_clinician(),
             decision: &permitted,
             purpose: Some(&purpose),

@@ -111,8 +111,9 @@ const APPEND_SQL: &str = "WITH head AS (\
      SELECT t.* FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
      $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[]) AS t \
      CROSS JOIN head), \
-     entries AS (INSERT INTO log_entries (idx, entry, jti_hash, created_at) \
-     SELECT t.i, t.e, t.j, $16 FROM UNNEST($17::bigint[], $18::bytea[], $19::text[]) AS t(i, e, j) \
+     entries AS (INSERT INTO log_entries (idx, entry, jti_hash, id_jti_hash, created_at) \
+     SELECT t.i, t.e, t.j, t.d, $16 \
+     FROM UNNEST($17::bigint[], $18::bytea[], $19::text[], $23::text[]) AS t(i, e, j, d) \
      CROSS JOIN head), \
      records AS (INSERT INTO log_records (idx, sealed) \
      SELECT t.i, t.s FROM UNNEST($17::bigint[], $20::bytea[]) AS t(i, s) CROSS JOIN head), \
@@ -138,11 +139,13 @@ pub(super) async fn append<'e, E: PgExecutor<'e>>(
     let mut idx = Vec::with_capacity(entries.len());
     let mut bytes = Vec::with_capacity(entries.len());
     let mut jti = Vec::with_capacity(entries.len());
+    let mut id_jti = Vec::with_capacity(entries.len());
     let mut sealed = Vec::with_capacity(entries.len());
     for e in entries {
         idx.push(e.index);
         bytes.push(e.bytes);
         jti.push(e.jti_hash);
+        id_jti.push(e.id_jti_hash);
         sealed.push(e.sealed_record);
     }
     let (applied,): (i64,) = sqlx::query_as(APPEND_SQL)
@@ -168,6 +171,7 @@ pub(super) async fn append<'e, E: PgExecutor<'e>>(
         .bind(&sealed)
         .bind(&about_people)
         .bind(&about_idx)
+        .bind(&id_jti)
         .fetch_one(executor)
         .await?;
     Ok((applied == 1).then(|| Written {

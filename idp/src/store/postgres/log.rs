@@ -8,7 +8,8 @@ use sqlx::{Postgres, Transaction};
 use super::Backend;
 use super::append::{AccessTokenColumns, Written, append, read_head};
 use crate::store::model::{
-    COSIGNED_TREE_SQL, PendingEntry, StoredTile, TREE_SQL, TreeState, to_i64, to_u64,
+    COSIGNED_TREE_SQL, INDEX_OF_JTI_SQL, PendingEntry, StoredTile, TREE_SQL, TreeState, to_i64,
+    to_u64,
 };
 use crate::store::{IntegrationTxn, LogRepository, StoreError, StoreResult};
 
@@ -220,7 +221,7 @@ impl LogRepository for Backend {
     }
 
     async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT idx FROM log_entries WHERE jti_hash = $1")
+        let row: Option<(i64,)> = sqlx::query_as(INDEX_OF_JTI_SQL)
             .bind(jti_hash)
             .fetch_optional(&self.pool)
             .await?;

@@ -6,8 +6,8 @@ use sqlx::{Sqlite, Transaction};
 
 use super::Backend;
 use crate::store::model::{
-    COSIGNED_TREE_SQL, PendingEntry, StoredTile, TREE_SQL, TreeState, chain, digest_from, to_i64,
-    to_u64,
+    COSIGNED_TREE_SQL, INDEX_OF_JTI_SQL, PendingEntry, StoredTile, TREE_SQL, TreeState, chain,
+    digest_from, to_i64, to_u64,
 };
 use crate::store::{IntegrationTxn, LogRepository, StoreResult};
 
@@ -27,11 +27,13 @@ pub(super) async fn sequence(
     let (entries, last_digest) = chain(pending, next_index, digest_from(&last)?)?;
     for e in &entries {
         sqlx::query(
-            "INSERT INTO log_entries (idx, entry, jti_hash, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO log_entries (idx, entry, jti_hash, id_jti_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(e.index)
         .bind(&e.bytes)
         .bind(&e.jti_hash)
+        .bind(&e.id_jti_hash)
         .bind(now)
         .execute(&mut **tx)
         .await?;
@@ -223,7 +225,7 @@ impl LogRepository for Backend {
     }
 
     async fn index_of_jti(&self, jti_hash: &str) -> StoreResult<Option<u64>> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT idx FROM log_entries WHERE jti_hash = ?")
+        let row: Option<(i64,)> = sqlx::query_as(INDEX_OF_JTI_SQL)
             .bind(jti_hash)
             .fetch_optional(&self.pool)
             .await?;
