@@ -154,13 +154,42 @@ pub async fn build_state(
     // A configured client added or changed is an administrative change like a registration:
     // logged, and the server does not start when it cannot be.
     for (client_id, action) in changed_clients {
-        let event = Event::new(EventKind::AdminClient, &client_id)
-            .with_record(json!({ "action": action, "source": "config" }));
-        crate::oauth::issuance::log_event(&state, event)
-            .await
-            .map_err(|e| StartError::Config(format!("logging client {client_id}: {e}")))?;
+        log_static_client_change(&state, &client_id, action).await?;
+    }
+    // One no longer in the configuration is removed like an RFC 7592 deletion: logged
+    // first, then its tokens revoked and its record deleted. A start that fails part way
+    // finds the client again next time and repeats both; one that succeeds leaves nothing
+    // for the next start to log. Dynamically registered clients are never touched.
+    for client_id in removed_static_clients(&state.config, &state.store).await? {
+        log_static_client_change(&state, &client_id, "removed").await?;
+        crate::oauth::registration::delete_client_and_tokens(&state, &client_id).await?;
     }
     Ok(state)
+}
+
+/// Log a change of a configured client as an `admin.client` entry.
+async fn log_static_client_change(
+    state: &AppState,
+    client_id: &str,
+    action: &str,
+) -> Result<(), StartError> {
+    let event = Event::new(EventKind::AdminClient, client_id)
+        .with_record(json!({ "action": action, "source": "config" }));
+    crate::oauth::issuance::log_event(state, event)
+        .await
+        .map_err(|e| StartError::Config(format!("logging client {client_id}: {e}")))
+}
+
+/// The stored clients written from the configuration that it no longer declares.
+async fn removed_static_clients(config: &Config, store: &Store) -> Result<Vec<String>, StartError> {
+    let stored = store
+        .clients
+        .list_ids_by_source(ClientSource::Config)
+        .await?;
+    Ok(stored
+        .into_iter()
+        .filter(|id| !config.clients.iter().any(|c| &c.client_id == id))
+        .collect())
 }
 
 /// Write the configured clients; returns those added (`created`) or changed (`updated`).
@@ -263,11 +292,15 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// Ready when the database and the ephemeral store both answer.
+/// Ready when the database and the ephemeral store both answer and this replica's log
+/// sequencer is not refusing to sign (it found storage inconsistent with the published log:
+/// the replica is taken out of rotation until an integration succeeds). Only a replica whose
+/// sequencer held the lock and refused reports `"log": "refusing"`.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let database = state.store.health.ping().await.is_ok();
     let ephemeral = state.ephemeral.ping().await.is_ok();
-    let status = if database && ephemeral {
+    let log = !state.metrics.sequencer_refusing();
+    let status = if database && ephemeral && log {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -278,6 +311,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         "database_backend": state.store.backend,
         "ephemeral": word(ephemeral),
         "ephemeral_backend": state.ephemeral.backend(),
+        "log": if log { "ok" } else { "refusing" },
     });
     (status, Json(body)).into_response()
 }

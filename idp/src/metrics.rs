@@ -4,11 +4,12 @@
 //! secret or token ever becomes a label. Each replica exports its own; the scraper sums.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// Label value when a refusal happened before the purpose was known.
@@ -27,6 +28,10 @@ pub struct Metrics {
     proof_cache_warmed: IntGauge,
     issuance_batch: Histogram,
     issuance_commit: Histogram,
+    sequencer_refusals: IntCounter,
+    sequencer_refusing_gauge: IntGauge,
+    /// This replica's sequencer refuses to sign: `/readyz` reads it.
+    sequencer_refusing: AtomicBool,
     /// The newest log index this replica committed, and when: the integration delay is
     /// measured from it to the first checkpoint that covers it.
     newest_commit: Mutex<Option<(u64, Instant)>>,
@@ -110,6 +115,18 @@ impl Metrics {
         registry.register(Box::new(proof_cache_bytes.clone()))?;
         registry.register(Box::new(proof_cache_warmed.clone()))?;
         registry.register(Box::new(integration_delay.clone()))?;
+        let sequencer_refusals = IntCounter::new(
+            "log_sequencer_refusals_total",
+            "Integrations at which this replica's log sequencer refused to sign a checkpoint: \
+             stored entries or tiles disagreed with the published tree",
+        )?;
+        let sequencer_refusing_gauge = IntGauge::new(
+            "log_sequencer_refusing",
+            "1 while this replica's log sequencer refuses to sign (its last integration found \
+             storage inconsistent; /readyz answers 503), 0 once an integration succeeds",
+        )?;
+        registry.register(Box::new(sequencer_refusals.clone()))?;
+        registry.register(Box::new(sequencer_refusing_gauge.clone()))?;
         Ok(Self {
             registry,
             issued,
@@ -123,6 +140,9 @@ impl Metrics {
             proof_cache_warmed,
             issuance_batch,
             issuance_commit,
+            sequencer_refusals,
+            sequencer_refusing_gauge,
+            sequencer_refusing: AtomicBool::new(false),
             newest_commit: Mutex::new(None),
         })
     }
@@ -186,10 +206,81 @@ impl Metrics {
         self.proof_cache_warmed.set(1);
     }
 
+    /// The sequencer refused to sign a checkpoint; true when it was not refusing before.
+    pub fn sequencer_refused(&self) -> bool {
+        self.sequencer_refusals.inc();
+        self.sequencer_refusing_gauge.set(1);
+        !self.sequencer_refusing.swap(true, Ordering::Relaxed)
+    }
+
+    /// The sequencer found nothing to refuse (it signed, or everything sequenced was already
+    /// signed); true when it was refusing before.
+    pub fn sequencer_consistent(&self) -> bool {
+        self.sequencer_refusing_gauge.set(0);
+        self.sequencer_refusing.swap(false, Ordering::Relaxed)
+    }
+
+    /// Whether this replica's sequencer refuses to sign (the last integration it ran found
+    /// storage inconsistent with the published tree).
+    pub fn sequencer_refusing(&self) -> bool {
+        self.sequencer_refusing.load(Ordering::Relaxed)
+    }
+
     /// The Prometheus text exposition format.
     pub fn render(&self) -> Result<String, prometheus::Error> {
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The value of an unlabelled metric in `text`.
+    fn value(text: &str, name: &str) -> Option<String> {
+        text.lines()
+            .find_map(|l| Some(l.strip_prefix(name)?.strip_prefix(' ')?.to_owned()))
+    }
+
+    #[test]
+    fn a_refusing_sequencer_is_counted_until_it_is_consistent_again() {
+        let metrics = Metrics::new().unwrap();
+        let text = metrics.render().unwrap();
+        assert_eq!(
+            value(&text, "glassgate_log_sequencer_refusals_total").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            value(&text, "glassgate_log_sequencer_refusing").as_deref(),
+            Some("0")
+        );
+        assert!(!metrics.sequencer_refusing());
+        assert!(metrics.sequencer_refused(), "newly refusing");
+        assert!(!metrics.sequencer_refused(), "still refusing");
+        assert!(metrics.sequencer_refusing());
+        let text = metrics.render().unwrap();
+        assert_eq!(
+            value(&text, "glassgate_log_sequencer_refusals_total").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value(&text, "glassgate_log_sequencer_refusing").as_deref(),
+            Some("1")
+        );
+        assert!(metrics.sequencer_consistent(), "no longer refusing");
+        assert!(!metrics.sequencer_consistent());
+        assert!(!metrics.sequencer_refusing());
+        let text = metrics.render().unwrap();
+        assert_eq!(
+            value(&text, "glassgate_log_sequencer_refusals_total").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value(&text, "glassgate_log_sequencer_refusing").as_deref(),
+            Some("0")
+        );
     }
 }

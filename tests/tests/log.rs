@@ -7,7 +7,7 @@ use std::time::Duration;
 use glassgate_tests::clients::{M2M_SCOPE, REDIRECT_URI};
 use glassgate_tests::jwt::claims_of;
 use glassgate_tests::oauth::{
-    JWT_BEARER, TREATMENT, basic, code_for, m2m_token_and_index, redeem_web,
+    JWT_BEARER, TREATMENT, basic, code_for, introspect, m2m_token_and_index, redeem_web,
 };
 use glassgate_tests::tlog::{
     audit, checkpoint, discover, monitor, verify_consistency_between, verify_token_proof,
@@ -412,4 +412,355 @@ async fn configured_clients_added_or_changed_are_admin_client_entries() {
     let after = client_entries(&entries);
     assert_eq!(after.len(), at_first_start.len() + 1, "{after:?}");
     assert_eq!(after.last().map(String::as_str), Some("added"));
+}
+
+/// A client removed from the configuration, appended to the standard test configuration.
+const LEAVING: &str = "\n[[clients]]\nclient_id = \"leaving\"\norganisation = { id = \"org-rp\", kind = \"provider\" }\ntoken_endpoint_auth_method = \"client_secret_basic\"\nclient_secret = \"leaving-secret-0123456789abcdef\"\ngrant_types = [\"client_credentials\"]\n";
+const LEAVING_SECRET: &str = "leaving-secret-0123456789abcdef";
+
+#[tokio::test]
+async fn a_configured_client_removed_from_the_configuration_is_removed_and_logged() {
+    for backend in backends() {
+        let mut server = TestServer::start(&backend, ServerOptions::default()).await;
+        // A dynamically registered client: never touched by configuration changes.
+        let registered = server
+            .http()
+            .post(server.url("/register"))
+            .bearer_auth(glassgate_tests::harness::INITIAL_ACCESS_TOKEN)
+            .json(&serde_json::json!({ "grant_types": ["client_credentials"] }))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        let dynamic_id = registered["client_id"].as_str().unwrap().to_owned();
+        let dynamic_secret = registered["client_secret"].as_str().unwrap().to_owned();
+        server.kill();
+        server.append_config(LEAVING);
+        let mut with_leaving = server.replica().await;
+        let leaving_token = || {
+            [
+                ("grant_type", "client_credentials"),
+                ("authorization_details", TREATMENT),
+                ("scope", "system/Patient.rs"),
+            ]
+        };
+        let (status, _, body) = with_leaving
+            .post_form("/token", &leaving_token(), basic("leaving", LEAVING_SECRET))
+            .await;
+        assert_eq!(status, 200, "{}: {body}", backend.name());
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(introspect(&with_leaving, &token).await["active"], true);
+        let admin_client =
+            |entries: &[glassgate_verifier::entry::LogEntry]| -> Vec<(usize, String)> {
+                entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.event == "admin.client")
+                    .map(|(i, e)| (i, e.client.clone()))
+                    .collect()
+            };
+        let (_, entries) = audit(&with_leaving).await;
+        let before = admin_client(&entries);
+        assert_eq!(
+            before.iter().filter(|(_, c)| c == "leaving").count(),
+            1,
+            "created: {before:?}"
+        );
+
+        // An administrator takes the client out of the configuration and restarts.
+        with_leaving.kill();
+        let path = server.deployment_dir().join("glassgate.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(LEAVING));
+        std::fs::write(&path, text.replace(LEAVING, "")).unwrap();
+        let mut without = server.replica().await;
+        let (_, entries) = audit(&without).await;
+        let after = admin_client(&entries);
+        assert_eq!(
+            after.len(),
+            before.len() + 1,
+            "{}: {after:?}",
+            backend.name()
+        );
+        let (index, client) = after.last().unwrap();
+        assert_eq!(client, "leaving");
+        let opened: serde_json::Value = serde_json::from_str(
+            &without
+                .command_output(&["log", "open", &index.to_string()])
+                .await,
+        )
+        .unwrap();
+        assert_eq!(opened["record"]["action"], "removed", "{opened}");
+        assert_eq!(opened["record"]["source"], "config", "{opened}");
+        assert_eq!(opened["commitment_verified"], true, "{opened}");
+
+        // The client can no longer authenticate, and its earlier token is inactive.
+        let (status, _, body) = without
+            .post_form("/token", &leaving_token(), basic("leaving", LEAVING_SECRET))
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{body}"
+        );
+        assert_eq!(
+            introspect(&without, &token).await["active"],
+            false,
+            "{}: the removed client's token still introspects as active",
+            backend.name()
+        );
+        // The dynamically registered client is still there (it authenticates; policy gives
+        // a client of no known organisation no data).
+        let (status, _, body) = without
+            .post_form(
+                "/token",
+                &leaving_token(),
+                basic(&dynamic_id, &dynamic_secret),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("access_denied")),
+            "{body}"
+        );
+
+        // Another start with the same configuration finds nothing to log.
+        without.kill();
+        let again = server.replica().await;
+        let (_, entries) = audit(&again).await;
+        assert_eq!(admin_client(&entries), after, "{}", backend.name());
+    }
+}
+
+/// `/readyz`: its status and JSON body.
+async fn readiness(server: &TestServer) -> (u16, serde_json::Value) {
+    let response = reqwest::get(server.url("/readyz")).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The value of an unlabelled metric in the Prometheus text `text`.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The sequencer's refusal counter and refusing gauge.
+async fn sequencer_metrics(server: &TestServer) -> (f64, f64) {
+    let text = server.metrics().await;
+    (
+        metric(&text, "glassgate_log_sequencer_refusals_total").unwrap_or(-1.0),
+        metric(&text, "glassgate_log_sequencer_refusing").unwrap_or(-1.0),
+    )
+}
+
+/// Poll `/readyz` until its status is `status`; returns the body.
+async fn wait_for_readiness(server: &TestServer, status: u16) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (now, body) = readiness(server).await;
+        if now == status {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/readyz stayed {now} ({body}), expected {status}; log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The sequencer refuses to sign over a tampered stored hash, and says so where operators
+/// look: `/readyz` answers 503 with `"log": "refusing"` (the load balancer takes the replica
+/// out) and `/metrics` counts the refusals; once storage agrees again, the next integration
+/// signs and the replica is ready.
+#[tokio::test]
+async fn a_refusing_sequencer_is_unready_and_counted_until_it_signs_again() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let (_, last) = m2m_token_and_index(&server).await;
+        let (published, _) = wait_for_size(&server, last + 1).await;
+        assert!(published.size < 256, "the tree's first tile is partial");
+        let (status, ready) = readiness(&server).await;
+        assert_eq!(
+            (status, ready["log"].as_str()),
+            (200, Some("ok")),
+            "{ready}"
+        );
+        assert_eq!(sequencer_metrics(&server).await, (0.0, 0.0));
+
+        // The stored first hash, as served, to put back afterwards.
+        let tile = reqwest::get(server.url(&format!("/log/tile/0/000.p/{}", published.size)))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let first: String = tile[..32].iter().map(|b| format!("{b:02x}")).collect();
+        let changed = server
+            .execute_sql(
+                "UPDATE log_tiles SET hashes = unhex(printf('%064d', 0) || substr(hex(hashes), 65)) WHERE level = 0 AND idx = 0",
+                "UPDATE log_tiles SET hashes = overlay(hashes placing decode(repeat('00', 32), 'hex') from 1 for 32) WHERE level = 0 AND idx = 0",
+            )
+            .await;
+        assert_eq!(changed, 1);
+        // A new entry: the sequencer's next integration re-derives the old tree and refuses.
+        let (_, pending) = m2m_token_and_index(&server).await;
+        let ready = wait_for_readiness(&server, 503).await;
+        assert_eq!(ready["log"], "refusing", "{ready}");
+        assert_eq!(ready["database"], "ok", "{ready}");
+        let (refusals, refusing) = sequencer_metrics(&server).await;
+        assert!(refusals >= 1.0, "refusals counted: {refusals}");
+        assert_eq!(refusing, 1.0);
+        tokio::time::sleep(Duration::from_millis(600)).await; // past the checkpoint cache
+        let (now, _) = checkpoint(&server).await.unwrap();
+        assert_eq!(
+            now.size, published.size,
+            "nothing was signed over the tampering"
+        );
+        let (still, _) = readiness(&server).await;
+        assert_eq!(still, 503, "still refusing at later integrations");
+
+        // Repaired: the next integration signs, and the replica is ready again.
+        server
+            .execute_sql(
+                &format!("UPDATE log_tiles SET hashes = unhex('{first}' || substr(hex(hashes), 65)) WHERE level = 0 AND idx = 0"),
+                &format!("UPDATE log_tiles SET hashes = overlay(hashes placing decode('{first}', 'hex') from 1 for 32) WHERE level = 0 AND idx = 0"),
+            )
+            .await;
+        wait_for_size(&server, pending + 1).await;
+        let ready = wait_for_readiness(&server, 200).await;
+        assert_eq!(ready["log"], "ok", "{ready}");
+        let (after, refusing) = sequencer_metrics(&server).await;
+        assert_eq!(refusing, 0.0);
+        assert!(after >= refusals, "the counter only grows");
+    }
+}
+
+/// CRC-32 (IEEE), as in a gzip trailer.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// GET `path` with `Accept-Encoding: accept` (none when `None`; this client never decodes).
+async fn get_encoded(
+    server: &TestServer,
+    path: &str,
+    accept: Option<&str>,
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let mut request = reqwest::Client::new().get(server.url(path));
+    if let Some(accept) = accept {
+        request = request.header("accept-encoding", accept);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let headers = response.headers().clone();
+    (headers, response.bytes().await.unwrap().to_vec())
+}
+
+/// tlog-tiles: entry bundles SHOULD be compressed at the HTTP layer. A client that accepts
+/// gzip gets the bundle gzip-encoded (the same bytes once decoded, as the auditor's fetcher
+/// reads them); one that does not gets it as is; either way `Vary: Accept-Encoding` keeps
+/// caches apart. Hash tiles (incompressible) are never encoded.
+#[tokio::test]
+async fn entry_bundles_are_gzip_encoded_for_clients_that_accept_it() {
+    use glassgate_verifier::monitor::{Fetch, HttpFetcher};
+
+    let backend = backends().remove(0);
+    let server = TestServer::start(&backend, ServerOptions::default()).await;
+    let (_, last) = m2m_token_and_index(&server).await;
+    let (published, _) = wait_for_size(&server, last + 1).await;
+    let width = published.size.min(256);
+    let bundle = format!("/log/tile/entries/000.p/{width}");
+    let vary = |headers: &reqwest::header::HeaderMap| {
+        headers.get_all("vary").iter().any(|v| {
+            v.to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding")
+        })
+    };
+
+    let (plain_headers, plain) = get_encoded(&server, &bundle, None).await;
+    assert!(plain_headers.get("content-encoding").is_none());
+    assert!(vary(&plain_headers), "{plain_headers:?}");
+    assert_eq!(
+        glassgate_verifier::tile::parse_entry_bundle(&plain, Some(width as usize))
+            .unwrap()
+            .len() as u64,
+        width
+    );
+
+    for accept in ["gzip", "gzip, identity", "br;q=1.0, GZIP;q=0.5", "*"] {
+        let (headers, gzipped) = get_encoded(&server, &bundle, Some(accept)).await;
+        assert_eq!(headers["content-encoding"], "gzip", "{accept}");
+        assert!(vary(&headers), "{accept}: {headers:?}");
+        assert_eq!(headers["content-type"], "application/octet-stream");
+        assert!(
+            headers["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        assert_eq!(&gzipped[..3], [0x1f, 0x8b, 8], "{accept}: a gzip member");
+        assert!(gzipped.len() < plain.len(), "{accept}: compressed");
+        // The gzip trailer: CRC-32 and length of the decoded bytes.
+        let trailer = &gzipped[gzipped.len() - 8..];
+        assert_eq!(
+            u32::from_le_bytes(trailer[..4].try_into().unwrap()),
+            crc32(&plain),
+            "{accept}"
+        );
+        assert_eq!(
+            u32::from_le_bytes(trailer[4..].try_into().unwrap()) as usize,
+            plain.len(),
+            "{accept}"
+        );
+    }
+    for accept in [
+        "identity",
+        "gzip;q=0, identity",
+        "br",
+        "*;q=0",
+        "gzip;q=0.000",
+    ] {
+        let (headers, bytes) = get_encoded(&server, &bundle, Some(accept)).await;
+        assert!(headers.get("content-encoding").is_none(), "{accept}");
+        assert!(vary(&headers), "{accept}");
+        assert_eq!(bytes, plain, "{accept}");
+    }
+
+    // The auditor's fetcher asks for gzip and decodes it: the very same bytes.
+    let prefix = server.url("/log/");
+    let path = bundle.trim_start_matches("/log/").to_owned();
+    let fetched = tokio::task::spawn_blocking(move || {
+        HttpFetcher::new(&prefix, Duration::from_secs(10)).fetch(&path)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(fetched, plain);
+
+    // Hash tiles are hashes: served as they are whatever the client accepts.
+    let tile = format!("/log/tile/0/000.p/{width}");
+    let (plain_headers, plain_tile) = get_encoded(&server, &tile, None).await;
+    let (headers, tile_bytes) = get_encoded(&server, &tile, Some("gzip")).await;
+    assert!(headers.get("content-encoding").is_none());
+    assert!(plain_headers.get("content-encoding").is_none());
+    assert_eq!(tile_bytes, plain_tile);
+    assert_eq!(plain_tile.len() as u64, 32 * width);
 }

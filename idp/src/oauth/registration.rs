@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::jose::PublicKey;
+use crate::store::StoreResult;
 use crate::store::model::{ClientAuthMethod, ClientRecord, ClientSource};
 use crate::tlog::{Event, EventKind};
 
@@ -85,20 +86,37 @@ pub(crate) async fn save_client(
     log_change(state, &record.client_id, action).await
 }
 
-/// Delete a client, drop any cached copy, and log the change.
+/// Log the removal of a client, then end its tokens and delete it. Logged first: when a
+/// later step fails the client is still there and a retry logs and removes it again, rather
+/// than a removal going unlogged.
 pub(crate) async fn remove_client(
     state: &AppState,
     client_id: &str,
     action: &str,
 ) -> OAuthResult<()> {
-    state
-        .store
-        .clients
-        .delete(client_id)
+    log_change(state, client_id, action).await?;
+    delete_client_and_tokens(state, client_id)
         .await
         .map_err(OAuthError::server_error)?;
+    Ok(())
+}
+
+/// Revoke everything issued to a client (its grants, so its refresh tokens, and its access
+/// tokens: introspection answers inactive and refresh fails), then delete it and drop any
+/// cached copy. Tokens first, so a failure in between leaves no deleted client with live
+/// tokens. Returns whether a client record was deleted.
+pub(crate) async fn delete_client_and_tokens(
+    state: &AppState,
+    client_id: &str,
+) -> StoreResult<bool> {
+    state
+        .store
+        .tokens
+        .revoke_client(client_id, clock::now())
+        .await?;
+    let deleted = state.store.clients.delete(client_id).await?;
     state.clients.forget(client_id);
-    log_change(state, client_id, action).await
+    Ok(deleted)
 }
 
 /// Every change to a client is an administrative event in the log.

@@ -15,8 +15,8 @@ use glassgate_keys::{KeyPurpose, KeyRecord, KeyStatus};
 
 use crate::config::Config;
 use model::{
-    AccessTokenState, ClientRecord, Issuance, IssuanceOutcome, RefreshTokenState, StoredTile,
-    TreeState,
+    AccessTokenState, ClientRecord, ClientSource, Issuance, IssuanceOutcome, RefreshTokenState,
+    StoredTile, TreeState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,8 @@ pub trait ClientRepository: Send + Sync {
     async fn upsert(&self, client: &ClientRecord) -> StoreResult<()>;
     /// Returns whether a record was deleted.
     async fn delete(&self, client_id: &str) -> StoreResult<bool>;
+    /// The ids of the clients written from `source` (e.g. the configuration file's).
+    async fn list_ids_by_source(&self, source: ClientSource) -> StoreResult<Vec<String>>;
 }
 
 /// A change the rotation planner asks for, applied inside the repository's transaction.
@@ -72,6 +74,9 @@ pub trait TokenRepository: Send + Sync {
     async fn revoke_access_token(&self, jti: &str, now: i64) -> StoreResult<()>;
     /// Revoke a grant: every access and refresh token issued under it stops being active.
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
+    /// Revoke everything issued to `client_id`: its grants (and so their refresh tokens)
+    /// and its access tokens, in one transaction. Returns how many rows were revoked.
+    async fn revoke_client(&self, client_id: &str, now: i64) -> StoreResult<u64>;
     /// Forget tokens and grants that expired before `before`.
     async fn purge_expired(&self, before: i64) -> StoreResult<u64>;
 }
@@ -158,5 +163,179 @@ pub async fn open(config: &Config) -> StoreResult<Store> {
                 .map_err(|e| StoreError::Other(format!("cannot create data directory: {e}")))?;
             sqlite::open_file(&config.data_dir.join("glassgate.sqlite3")).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model::*;
+    use super::*;
+
+    fn client(client_id: &str, source: ClientSource) -> ClientRecord {
+        ClientRecord {
+            client_id: client_id.into(),
+            client_secret_hash: Some("00".repeat(32)),
+            client_name: None,
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            redirect_uris: Vec::new(),
+            grant_types: vec!["client_credentials".into()],
+            scope: None,
+            jwks: None,
+            require_par: false,
+            dpop_bound: false,
+            id_token_alg: None,
+            registration_token_hash: None,
+            source,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    fn access_token(jti: &str, client_id: &str, grant_id: Option<&str>) -> AccessTokenRecord {
+        AccessTokenRecord {
+            jti: jti.into(),
+            client_id: client_id.into(),
+            subject: client_id.into(),
+            grant_id: grant_id.map(Into::into),
+            scope: String::new(),
+            audience: "api".into(),
+            issued_at: 1,
+            expires_at: i64::from(i32::MAX),
+            cnf_jkt: None,
+            purpose: None,
+            context: TokenContext::default(),
+        }
+    }
+
+    /// A grant of `client_id` with one access and one refresh token under it, and one access
+    /// token of the client outside any grant (client credentials).
+    fn issuance(client_id: &str) -> Issuance {
+        let grant_id = format!("grant-{client_id}");
+        Issuance {
+            at: 1,
+            grant: Some(GrantRecord {
+                grant_id: grant_id.clone(),
+                client_id: client_id.into(),
+                subject: "subject".into(),
+                scope: "openid".into(),
+                auth_time: 1,
+                acr: None,
+                amr: "pwd".into(),
+                created_at: 1,
+                expires_at: i64::from(i32::MAX),
+                purpose: None,
+                patient: None,
+            }),
+            consume_refresh: None,
+            access_tokens: vec![
+                access_token(&format!("granted-{client_id}"), client_id, Some(&grant_id)),
+                access_token(&format!("machine-{client_id}"), client_id, None),
+            ],
+            refresh_tokens: vec![RefreshTokenRecord {
+                token_hash: format!("refresh-{client_id}"),
+                grant_id,
+                client_id: client_id.into(),
+                scope: "openid".into(),
+                issued_at: 1,
+                expires_at: i64::from(i32::MAX),
+                cnf_jkt: None,
+            }],
+            log: Vec::new(),
+        }
+    }
+
+    async fn revoked(store: &Store, client_id: &str) -> [bool; 3] {
+        let tokens = &store.tokens;
+        let at =
+            |jti: String| async move { tokens.access_token(&jti).await.unwrap().unwrap().revoked };
+        [
+            at(format!("granted-{client_id}")).await,
+            at(format!("machine-{client_id}")).await,
+            tokens
+                .refresh_token(&format!("refresh-{client_id}"))
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked,
+        ]
+    }
+
+    async fn clients_by_source_and_revoking_a_client(store: &Store) {
+        for (id, source) in [
+            ("config-b", ClientSource::Config),
+            ("config-a", ClientSource::Config),
+            ("dynamic", ClientSource::Dynamic),
+            ("udap", ClientSource::Udap),
+        ] {
+            store.clients.upsert(&client(id, source)).await.unwrap();
+        }
+        let ids = |source| async move { store.clients.list_ids_by_source(source).await.unwrap() };
+        assert_eq!(ids(ClientSource::Config).await, ["config-a", "config-b"]);
+        assert_eq!(ids(ClientSource::Dynamic).await, ["dynamic"]);
+        assert_eq!(ids(ClientSource::Udap).await, ["udap"]);
+
+        for id in ["config-a", "dynamic"] {
+            store.tokens.commit(&[issuance(id)]).await.unwrap();
+        }
+        assert_eq!(revoked(store, "config-a").await, [false; 3]);
+        // One grant and two access tokens.
+        assert_eq!(store.tokens.revoke_client("config-a", 2).await.unwrap(), 3);
+        assert_eq!(revoked(store, "config-a").await, [true; 3]);
+        assert_eq!(
+            revoked(store, "dynamic").await,
+            [false; 3],
+            "another client's tokens are untouched"
+        );
+        assert_eq!(
+            store.tokens.revoke_client("config-a", 3).await.unwrap(),
+            0,
+            "nothing is revoked twice"
+        );
+
+        assert!(store.clients.delete("config-a").await.unwrap());
+        assert_eq!(ids(ClientSource::Config).await, ["config-b"]);
+        assert_eq!(ids(ClientSource::Dynamic).await, ["dynamic"]);
+    }
+
+    #[tokio::test]
+    async fn clients_are_listed_by_source_and_a_clients_tokens_are_revoked_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = sqlite::open_file(&dir.path().join("store.sqlite3"))
+            .await
+            .unwrap();
+        clients_by_source_and_revoking_a_client(&sqlite).await;
+
+        let admin = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("CI must set DATABASE_URL: the PostgreSQL suite may not be skipped")
+            }
+            _ => return eprintln!("DATABASE_URL not set: SQLite only"),
+        };
+        use sqlx::Connection;
+        let name = format!(
+            "gg_store_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        let postgres = postgres::open(url.as_str()).await.unwrap();
+        clients_by_source_and_revoking_a_client(&postgres).await;
+        drop(postgres);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await
+        .unwrap();
     }
 }

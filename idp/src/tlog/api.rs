@@ -1,13 +1,15 @@
 //! The read side of the log, C2SP tlog-tiles under the configured prefix: `checkpoint`,
 //! `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`; plus tlog-proof@v1 documents by
 //! index and by token `jti`, and consistency proofs. Tiles are immutable and cached as such,
-//! so the read side can sit behind a CDN.
+//! so the read side can sit behind a CDN. Entry bundles are gzip-encoded for clients that
+//! accept it (tlog-tiles: they SHOULD be compressed at the HTTP layer); hash tiles, being
+//! hashes, never are.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -84,7 +86,11 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+async fn tile(
+    State(state): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    request: HeaderMap,
+) -> Response {
     let Ok(coord) = TileCoord::parse(&format!("tile/{path}")) else {
         return refuse(StatusCode::BAD_REQUEST, "malformed tile path");
     };
@@ -103,6 +109,11 @@ async fn tile(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> R
         TileKind::Hashes(level) => hash_tile(&state, level, coord.index, width, tree.size).await,
     };
     match outcome {
+        Ok(Some(bytes)) if coord.kind == TileKind::Entries => {
+            entry_bundle_response(bytes, &request)
+                .await
+                .unwrap_or_else(failed)
+        }
         Ok(Some(bytes)) => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),
@@ -160,6 +171,71 @@ async fn entry_bundle(
     Ok(Some(
         format_entry_bundle(&entries).map_err(|e| LogError::Tree(e.to_string()))?,
     ))
+}
+
+/// An entry bundle, gzip-encoded when the request's `Accept-Encoding` accepts gzip, as is
+/// otherwise. tlog-tiles lets a log send gzip unasked, but a client that does not ask may
+/// not decode it; negotiating keeps every reader working. The representation then varies
+/// with `Accept-Encoding`, and caches are told so whichever one is sent.
+async fn entry_bundle_response(bytes: Vec<u8>, request: &HeaderMap) -> Result<Response, LogError> {
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream"),
+        (header::CACHE_CONTROL, IMMUTABLE),
+        (header::VARY, "accept-encoding"),
+    ];
+    if !accepts_gzip(request) {
+        return Ok((headers, bytes).into_response());
+    }
+    // A full bundle is up to 256 entries: compressed off the async workers.
+    let gzipped = tokio::task::spawn_blocking(move || gzip(&bytes))
+        .await
+        .map_err(|e| LogError::Tree(format!("compressing an entry bundle: {e}")))?
+        .map_err(|e| LogError::Tree(format!("compressing an entry bundle: {e}")))?;
+    Ok((headers, [(header::CONTENT_ENCODING, "gzip")], gzipped).into_response())
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
+/// Whether `Accept-Encoding` accepts gzip (RFC 9110 §12.5.3): `gzip` (or its alias
+/// `x-gzip`) with a non-zero weight, or else `*` with one. A client that sends no header has
+/// not asked for gzip, and a weight that does not parse is not a yes: either way it gets
+/// identity, which is always acceptable.
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    let (mut gzip, mut any) = (None::<bool>, None::<bool>);
+    let elements = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for element in elements {
+        let mut parts = element.split(';');
+        let coding = parts.next().unwrap_or_default().trim();
+        let accepted = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+            .is_none_or(|(_, q)| positive_weight(q.trim()));
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(gzip.unwrap_or(false) || accepted);
+        } else if coding == "*" {
+            any = Some(any.unwrap_or(false) || accepted);
+        }
+    }
+    gzip.or(any).unwrap_or(false)
+}
+
+/// A qvalue (`0.5`, `1.000`) above zero; one that does not parse is not.
+fn positive_weight(q: &str) -> bool {
+    q.len() <= 5
+        && q.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && q.parse::<f32>().is_ok_and(|q| q > 0.0 && q <= 1.0)
 }
 
 async fn proof_for(state: &AppState, index: u64) -> Response {
@@ -248,5 +324,66 @@ async fn consistency(
                 .into_response()
         }
         Err(e) => failed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepts(value: &str) -> bool {
+        let mut request = HeaderMap::new();
+        request.insert(header::ACCEPT_ENCODING, value.parse().unwrap());
+        accepts_gzip(&request)
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_clients_that_accept_it() {
+        assert!(!accepts_gzip(&HeaderMap::new()), "no header: identity");
+        for yes in [
+            "gzip",
+            "GZip",
+            "x-gzip",
+            "gzip, identity",
+            "br, gzip;q=0.5",
+            "gzip; q=1.000",
+            "gzip;Q=0.001",
+            "*",
+            "br, *;q=0.1",
+            "gzip;q=1, gzip;q=0",
+        ] {
+            assert!(accepts(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "identity",
+            "br",
+            "deflate, br;q=0.9",
+            "gzip;q=0",
+            "gzip;q=0.000",
+            "gzip;q=0, *",
+            "*;q=0",
+            "gzip;q=2",
+            "gzip;q=-1",
+            "gzip;q=nan",
+            "gzip;q=1e-3",
+            "gzipx",
+        ] {
+            assert!(!accepts(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_gzipped_bundle_decodes_to_the_bundle() {
+        use std::io::Read;
+        let entries = vec![br#"{"v":1}"#.to_vec(); 40];
+        let bundle = glassgate_verifier::tile::format_entry_bundle(&entries).unwrap();
+        let gzipped = gzip(&bundle).unwrap();
+        assert!(gzipped.len() < bundle.len());
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(gzipped.as_slice())
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, bundle);
     }
 }

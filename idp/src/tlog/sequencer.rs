@@ -4,7 +4,11 @@
 //! PostgreSQL, the writer lock on SQLite) and publishing is a compare-and-swap on the tree
 //! size, so two sequencers can never publish two different trees of one size. Before
 //! signing, the root is re-derived from what storage now holds and checked against the
-//! previous checkpoint with a consistency proof; any disagreement stops the sequencer.
+//! previous checkpoint with a consistency proof; any disagreement stops the sequencer, and
+//! loudly: besides the error log, `glassgate_log_sequencer_refusals_total` counts refusals,
+//! `glassgate_log_sequencer_refusing` is 1, and `/readyz` answers 503 (`"log": "refusing"`)
+//! until an integration succeeds. That is the state of this replica's sequencer: a replica
+//! that never holds the lock (or runs no sequencer) never refuses.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,19 +29,37 @@ use crate::store::model::TreeState;
 /// Integrate what is sequenced (up to `max_batch` entries) and publish a checkpoint.
 /// `Ok(None)` when another replica holds the lock or there is nothing new.
 pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, LogError> {
+    Ok(match integrate(log).await? {
+        Integration::Published(tree) => Some(tree),
+        Integration::Busy | Integration::UpToDate | Integration::Overtaken => None,
+    })
+}
+
+/// What one integration attempt came to (a refusal is `Err(LogError::Inconsistent)`).
+enum Integration {
+    /// Another replica holds the sequencer lock: this one learnt nothing about storage.
+    Busy,
+    /// Everything sequenced is in the published tree already.
+    UpToDate,
+    /// Checked and signed, but another sequencer published that size first.
+    Overtaken,
+    Published(TreeState),
+}
+
+async fn integrate(log: &TransparencyLog) -> Result<Integration, LogError> {
     let Some(mut txn) = log.store.begin_integration().await? else {
-        return Ok(None);
+        return Ok(Integration::Busy);
     };
     let current = txn.tree().await?;
     let old_size = current.as_ref().map_or(0, |t| t.size);
     let sequenced = txn.sequenced().await?;
     if sequenced < old_size {
-        return Err(LogError::Inconsistent(format!(
+        return Err(refuse(format!(
             "{sequenced} entries sequenced but {old_size} published"
         )));
     }
     if current.is_some() && sequenced == old_size {
-        return Ok(None);
+        return Ok(Integration::UpToDate);
     }
     let new_size = sequenced.min(old_size + log.max_batch);
     let entries = read_chained(txn.as_mut(), old_size, new_size).await?;
@@ -112,15 +134,43 @@ pub async fn integrate_once(log: &TransparencyLog) -> Result<Option<TreeState>, 
         .publish(current.map(|c| c.size), &next, clock::now())
         .await?
     {
-        return Ok(None); // another sequencer published first; dropping the transaction rolls back
+        // Another sequencer published first; dropping the transaction rolls back.
+        return Ok(Integration::Overtaken);
     }
     txn.commit().await?;
-    Ok(Some(next))
+    Ok(Integration::Published(next))
 }
 
+/// Storage disagrees with what was published: sign nothing. The loop in [`spawn`] counts
+/// it (`glassgate_log_sequencer_refusals_total`) and `/readyz` answers 503 until an
+/// integration succeeds.
 fn refuse(reason: String) -> LogError {
     tracing::error!(%reason, "the log sequencer refuses to sign a checkpoint");
     LogError::Inconsistent(reason)
+}
+
+/// Record in `metrics` what an integration says about this replica's sequencer: refusing
+/// after a refusal (any inconsistency found, whichever check found it), no longer refusing
+/// once it signs or finds everything sequenced already signed (some sequencer's checks then
+/// passed past the point this one refused at). Other outcomes say nothing about storage: a
+/// replica that did not get the lock, or could not reach the database, keeps what it knew.
+fn record(metrics: &crate::metrics::Metrics, outcome: &Result<Integration, LogError>) {
+    match outcome {
+        Err(LogError::Inconsistent(_)) => {
+            if metrics.sequencer_refused() {
+                tracing::error!(
+                    "the log sequencer is refusing to sign: /readyz answers 503 until an \
+                     integration succeeds"
+                );
+            }
+        }
+        Ok(Integration::Published(_) | Integration::UpToDate | Integration::Overtaken) => {
+            if metrics.sequencer_consistent() {
+                tracing::warn!("the log sequencer signs again");
+            }
+        }
+        Ok(Integration::Busy) | Err(_) => {}
+    }
 }
 
 /// Entries `start..end`, checked to be well formed and to chain from entry `start - 1`.
@@ -171,20 +221,70 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match integrate_once(&log).await {
-                Ok(Some(tree)) => {
+            let outcome = integrate(&log).await;
+            record(&metrics, &outcome);
+            match outcome {
+                Ok(Integration::Published(tree)) => {
                     tracing::debug!(size = tree.size, "checkpoint published");
                     metrics.checkpoint(tree.size);
                     witnesses.submit(log.clone(), tree);
                 }
-                Ok(None) if !witnesses.is_empty() => {
+                Ok(_) if !witnesses.is_empty() => {
                     if let Ok(Some(tree)) = log.published().await {
                         witnesses.resubmit_uncosigned(log.clone(), tree);
                     }
                 }
-                Ok(None) => {}
+                Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "log integration failed"),
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    /// Only what an integration this replica ran says about storage moves its state: a
+    /// refusal sets it, a signed (or already signed) tree clears it, and neither a lock held
+    /// elsewhere nor an unreachable database does either.
+    #[test]
+    fn the_refusing_state_follows_what_this_replica_learnt() {
+        let metrics = Metrics::new().unwrap();
+        let refused = || Err(LogError::Inconsistent("stored tree differs".into()));
+        record(&metrics, &Ok(Integration::UpToDate));
+        assert!(!metrics.sequencer_refusing());
+        record(&metrics, &refused());
+        assert!(metrics.sequencer_refusing());
+        record(&metrics, &Ok(Integration::Busy));
+        assert!(metrics.sequencer_refusing(), "another replica's lock");
+        record(
+            &metrics,
+            &Err(LogError::Tree("database unreachable".into())),
+        );
+        assert!(metrics.sequencer_refusing(), "not a verdict on storage");
+        record(&metrics, &refused());
+        record(&metrics, &Ok(Integration::UpToDate));
+        assert!(
+            !metrics.sequencer_refusing(),
+            "another sequencer signed past it"
+        );
+        record(&metrics, &refused());
+        record(&metrics, &Ok(Integration::Overtaken));
+        assert!(!metrics.sequencer_refusing(), "its own checks passed");
+        record(&metrics, &refused());
+        let tree = TreeState {
+            size: 1,
+            root: [0; 32],
+            checkpoint: String::new(),
+        };
+        record(&metrics, &Ok(Integration::Published(tree)));
+        assert!(!metrics.sequencer_refusing());
+        let text = metrics.render().unwrap();
+        assert!(
+            text.contains("glassgate_log_sequencer_refusals_total 4\n"),
+            "{text}"
+        );
+    }
 }

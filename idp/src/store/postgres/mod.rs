@@ -115,6 +115,16 @@ impl ClientRepository for Backend {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn list_ids_by_source(&self, source: ClientSource) -> StoreResult<Vec<String>> {
+        let ids = sqlx::query_scalar(
+            "SELECT client_id FROM clients WHERE source = $1 ORDER BY client_id",
+        )
+        .bind(source.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
 }
 
 const KEY_COLUMNS: &str = "kid, algorithm, purpose, status, created_at, activated_at, retired_at, \
@@ -356,6 +366,24 @@ impl TokenRepository for Backend {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn revoke_client(&self, client_id: &str, now: i64) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for sql in [
+            "UPDATE grants SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
+            "UPDATE access_tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
+        ] {
+            n += sqlx::query(sql)
+                .bind(now)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn purge_expired(&self, before: i64) -> StoreResult<u64> {
