@@ -228,6 +228,32 @@ pub struct StaticClient {
     /// kind `other`, which the shipped policies give no data.
     #[serde(default)]
     pub organisation: Option<ClientOrganisation>,
+    /// The access-token audiences (`aud`) this client serves as a resource server: besides
+    /// its own tokens, it may introspect (RFC 7662) access tokens issued for one of them.
+    /// Only configured clients can declare any; registered and UDAP clients never do.
+    #[serde(default)]
+    pub resource_audiences: Vec<String>,
+}
+
+impl StaticClient {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let id = &self.client_id;
+        if self
+            .resource_audiences
+            .iter()
+            .any(|a| a.is_empty() || a.trim() != a)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "client {id}: resource_audiences must be non-empty audiences without surrounding whitespace"
+            )));
+        }
+        if !self.resource_audiences.is_empty() && self.token_endpoint_auth_method == "none" {
+            return Err(ConfigError::Invalid(format!(
+                "client {id}: resource_audiences needs a confidential client (public clients cannot introspect)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A client's organisation: the broker's identifier for it and its kind.
@@ -486,7 +512,20 @@ impl Config {
                 "mdl.request_ttl_secs must be 30 to 3600 and mdl.trust_reload_secs positive".into(),
             ));
         }
+        for client in &self.clients {
+            client.validate()?;
+        }
         Ok(())
+    }
+
+    /// The audiences the configured client `client_id` serves as a resource server (empty
+    /// for any other client). The last declaration of an id wins, as it does at start.
+    pub fn resource_audiences(&self, client_id: &str) -> &[String] {
+        self.clients
+            .iter()
+            .rev()
+            .find(|c| c.client_id == client_id)
+            .map_or(&[], |c| c.resource_audiences.as_slice())
     }
 
     /// The log origin: configured, or the issuer's host and path followed by `/log`.
@@ -526,5 +565,73 @@ mod tests {
                 "{bad} is refused"
             );
         }
+    }
+
+    fn client(id: &str, auth: &str, audiences: &[&str]) -> StaticClient {
+        StaticClient {
+            client_id: id.into(),
+            client_name: None,
+            client_secret: Some("a-secret-of-enough-length-000000".into()),
+            token_endpoint_auth_method: auth.into(),
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scope: None,
+            jwks: None,
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            id_token_signed_response_alg: None,
+            organisation: None,
+            resource_audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn resource_audiences_are_validated_and_looked_up_by_client() {
+        let with = |clients: Vec<StaticClient>| Config {
+            clients,
+            ..Config::default()
+        };
+        let config = with(vec![
+            client("rs", "client_secret_basic", &["https://fhir.example.org"]),
+            client("app", "client_secret_basic", &[]),
+        ]);
+        assert!(config.validate().is_ok());
+        assert_eq!(
+            config.resource_audiences("rs"),
+            ["https://fhir.example.org".to_owned()]
+        );
+        assert!(config.resource_audiences("app").is_empty());
+        assert!(config.resource_audiences("unknown").is_empty());
+        for bad in [
+            client("rs", "client_secret_basic", &[""]),
+            client("rs", "client_secret_basic", &[" https://fhir.example.org"]),
+            client("rs", "none", &["https://fhir.example.org"]),
+        ] {
+            assert!(
+                matches!(with(vec![bad]).validate(), Err(ConfigError::Invalid(_))),
+                "refused"
+            );
+        }
+    }
+
+    #[test]
+    fn resource_audiences_parse_from_toml_and_default_to_none() {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(
+                r#"
+[[clients]]
+client_id = "rs"
+token_endpoint_auth_method = "client_secret_basic"
+resource_audiences = ["https://fhir.example.org"]
+
+[[clients]]
+client_id = "app"
+token_endpoint_auth_method = "client_secret_basic"
+"#,
+            ))
+            .extract()
+            .unwrap();
+        assert_eq!(config.resource_audiences("rs").len(), 1);
+        assert!(config.resource_audiences("app").is_empty());
     }
 }

@@ -17,6 +17,13 @@ pub const PAYER_SECRET: &str = "payer-secret-0123456789abcdef";
 pub const VENDOR_SECRET: &str = "vendor-secret-0123456789abcdef";
 /// The `auditor` client: a network audit office's backend (FHIR AuditEvent export).
 pub const AUDITOR_SECRET: &str = "auditor-secret-0123456789abcdef";
+/// The `aud` of the test deployment's access tokens (`tokens.default_audience`): its FHIR
+/// server, which the `fhir` client is (a resource server that may introspect them).
+pub const FHIR_AUDIENCE: &str = "https://fhir.glassgate.test";
+pub const FHIR_SECRET: &str = "fhir-secret-0123456789abcdef";
+/// The `other-fhir` client: a resource server of another audience (none of the tokens).
+pub const OTHER_FHIR_AUDIENCE: &str = "https://other-fhir.glassgate.test";
+pub const OTHER_FHIR_SECRET: &str = "other-fhir-secret-0123456789abcdef";
 pub const M2M_SCOPE: &str = "system/Patient.rs system/Observation.rs";
 
 /// Keys of the `private_key_jwt` clients (`web` and `par` share one, `m2m` uses RSA).
@@ -40,6 +47,9 @@ impl ClientKeys {
         let q = |s: &str| json!(s).to_string();
         format!(
             r#"
+[tokens]
+default_audience = "{FHIR_AUDIENCE}"
+
 [[clients]]
 client_id = "web"
 organisation = {{ id = "org-rp", kind = "provider" }}
@@ -140,6 +150,19 @@ organisation = {{ id = "org-stranger", kind = "vendor" }}
 token_endpoint_auth_method = "client_secret_basic"
 client_secret = "{VENDOR_SECRET}"
 grant_types = ["urn:ietf:params:oauth:grant-type:token-exchange"]
+
+# Resource servers: they introspect the access tokens of their audience (RFC 7662).
+[[clients]]
+client_id = "fhir"
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{FHIR_SECRET}"
+resource_audiences = ["{FHIR_AUDIENCE}"]
+
+[[clients]]
+client_id = "other-fhir"
+token_endpoint_auth_method = "client_secret_basic"
+client_secret = "{OTHER_FHIR_SECRET}"
+resource_audiences = ["{OTHER_FHIR_AUDIENCE}"]
 
 # The provider organisation of the test clients has a BAA with `vendor`, not `stranger`.
 [[business_associate_agreements]]

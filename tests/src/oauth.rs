@@ -124,15 +124,29 @@ pub async fn redeem_web(
     try_redeem_as(server, "web", code, verifier).await
 }
 
-/// Introspect `token` as the `basic` client; returns the response body.
+/// Introspect `token` as the `fhir` client, the resource server of the test deployment's
+/// access tokens (it may learn about any of them, but about no refresh token: introspect
+/// those with [`introspect_as`] their client); returns the response body.
 pub async fn introspect(server: &TestServer, token: &str) -> Value {
-    let (status, _, body) = server
-        .post_form(
-            "/introspect",
-            &[("token", token)],
-            basic("basic", crate::clients::BASIC_SECRET),
-        )
-        .await;
+    introspect_as(
+        server,
+        token,
+        Vec::new(),
+        basic("fhir", crate::clients::FHIR_SECRET),
+    )
+    .await
+}
+
+/// Introspect `token` as the client these form members (`web_auth`) or headers (`basic`)
+/// authenticate; returns the response body.
+pub async fn introspect_as(
+    server: &TestServer,
+    token: &str,
+    mut auth: Vec<(String, String)>,
+    headers: HeaderMap,
+) -> Value {
+    auth.push(("token".to_owned(), token.to_owned()));
+    let (status, _, body) = post(server, "/introspect", &auth, headers).await;
     assert_eq!(status, 200, "{body}");
     body
 }

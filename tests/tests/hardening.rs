@@ -1,21 +1,27 @@
 //! Client-controlled numbers that once overflowed (a panic in debug builds, a wrapped and
 //! accepted value in release ones), and short-lived state that once outlived its use: the
 //! in-process store is swept in the background, and a refused authorization leaves nothing.
+//! Introspection, which answered any authenticated client about any token, answers only the
+//! token's client and the resource servers of its audience.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use glassgate_tests::clients::REDIRECT_URI;
+use glassgate_tests::clients::{
+    BASIC_SECRET, FHIR_AUDIENCE, FHIR_SECRET, OTHER_FHIR_SECRET, REDIRECT_URI,
+};
+use glassgate_tests::harness::INITIAL_ACCESS_TOKEN;
+use glassgate_tests::jwt::claims_of;
 use glassgate_tests::jwt::{
     TestKey, assertion, assertion_claims, dpop_with_claims, now, pkce_pair, random_id,
 };
 use glassgate_tests::oauth::{
-    JWT_BEARER, TREATMENT, authorize, dpop_client_token, dpop_nonce, post, pushed_authorization,
-    query_param,
+    JWT_BEARER, TREATMENT, authorize, basic, code_for, dpop_client_token, dpop_nonce,
+    introspect_as, post, pushed_authorization, query_param, redeem_web, web_auth,
 };
 use glassgate_tests::{Backend, ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// An authorization request of the `web` client (state `s1`), plus `extra`.
@@ -184,5 +190,96 @@ async fn the_in_process_store_is_swept_in_the_background() {
             server.log_text()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// RFC 7662 §4: a client learns about a token only when the token was issued to it, or when
+/// it is a configured resource server of the token's audience; anyone else (another
+/// configured client, a client that registered itself) gets exactly `{"active": false}`,
+/// the answer for a token that does not exist.
+#[tokio::test]
+async fn only_the_tokens_client_and_its_audiences_resource_servers_may_introspect_it() {
+    for backend in backends() {
+        let server = TestServer::start(&backend, ServerOptions::default()).await;
+        let name = backend.name();
+        // Client A (`web`) gets an access token about alice and a refresh token.
+        let (code, verifier) = code_for(&server, "web", "alice", REDIRECT_URI).await;
+        let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        assert_eq!(status, 200, "{name}: {tokens}");
+        let access = tokens["access_token"].as_str().unwrap();
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        assert_eq!(claims_of(access)["aud"], FHIR_AUDIENCE);
+        // Anyone can register a client (RFC 7591) and introspect with it.
+        let registered: Value = server
+            .http()
+            .post(server.url("/register"))
+            .bearer_auth(INITIAL_ACCESS_TOKEN)
+            .json(&json!({ "grant_types": ["client_credentials"] }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let registered = basic(
+            registered["client_id"].as_str().unwrap(),
+            registered["client_secret"].as_str().unwrap(),
+        );
+        let inactive = json!({ "active": false });
+
+        // Client B (`basic`, configured, no audiences) and the registered client learn nothing,
+        // and their answer is the one for a token that never existed.
+        for (who, headers) in [
+            ("basic", basic("basic", BASIC_SECRET)),
+            ("a registered client", registered.clone()),
+        ] {
+            for token in [access, refresh, "no-such-token"] {
+                assert_eq!(
+                    introspect_as(&server, token, Vec::new(), headers.clone()).await,
+                    inactive,
+                    "{name}: {who} may not learn about {token}"
+                );
+            }
+        }
+
+        // Client A learns about both of its tokens.
+        let own = introspect_as(&server, access, web_auth(&server), HeaderMap::new()).await;
+        assert_eq!(own["active"], true, "{name}: {own}");
+        assert_eq!(own["client_id"], "web");
+        assert_eq!(own["sub"], "alice");
+        assert_eq!(own["aud"], FHIR_AUDIENCE);
+        assert_eq!(
+            own["authorization_details"][0]["purpose_of_use"]["code"], "T-TREAT",
+            "{own}"
+        );
+        let own = introspect_as(&server, refresh, web_auth(&server), HeaderMap::new()).await;
+        assert_eq!(own["active"], true, "{name}: {own}");
+        assert_eq!(own["token_type"], "refresh_token");
+
+        // The resource server of the token's audience learns about the access token, not
+        // the refresh token (only ever its client's business).
+        let fhir = basic("fhir", FHIR_SECRET);
+        let served = introspect_as(&server, access, Vec::new(), fhir.clone()).await;
+        assert_eq!(served["active"], true, "{name}: {served}");
+        assert_eq!(served["client_id"], "web");
+        assert_eq!(served["sub"], "alice");
+        assert_eq!(
+            introspect_as(&server, refresh, Vec::new(), fhir).await,
+            inactive,
+            "{name}: a resource server may not learn about a refresh token"
+        );
+
+        // A resource server of another audience learns nothing.
+        assert_eq!(
+            introspect_as(
+                &server,
+                access,
+                Vec::new(),
+                basic("other-fhir", OTHER_FHIR_SECRET)
+            )
+            .await,
+            inactive,
+            "{name}: a resource server of another audience"
+        );
     }
 }

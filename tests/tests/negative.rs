@@ -10,8 +10,8 @@ use glassgate_tests::jwt::{
     random_id, unsigned,
 };
 use glassgate_tests::oauth::{
-    JWT_BEARER, TREATMENT, authorize, basic, code_for, dpop_nonce, introspect, post, query_param,
-    redeem_web, redeem_with, web_auth,
+    JWT_BEARER, TREATMENT, authorize, basic, code_for, dpop_nonce, introspect, introspect_as, post,
+    query_param, redeem_web, redeem_with, web_auth,
 };
 use glassgate_tests::tlog::audit;
 use glassgate_tests::{ServerOptions, TestServer, backends};
@@ -488,8 +488,10 @@ async fn code_and_refresh_refusals() {
             introspect(&server, first["access_token"].as_str().unwrap()).await["active"],
             false
         );
+        // The refresh token, asked about by its own client (nobody else may learn of it).
+        let refresh = first["refresh_token"].as_str().unwrap();
         assert_eq!(
-            introspect(&server, first["refresh_token"].as_str().unwrap()).await["active"],
+            introspect_as(&server, refresh, web_auth(&server), HeaderMap::new()).await["active"],
             false
         );
         // 38. code used by another client.

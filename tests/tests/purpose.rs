@@ -7,7 +7,7 @@
 use glassgate_tests::clients::{BASIC_SECRET, REDIRECT_URI};
 use glassgate_tests::jwt::{claims_of, pkce_pair};
 use glassgate_tests::oauth::{
-    authorize, basic, code_for, introspect, post, query_param, redeem_web, web_auth,
+    authorize, basic, code_for, introspect, introspect_as, post, query_param, redeem_web, web_auth,
 };
 use glassgate_tests::tlog::audit;
 use glassgate_tests::{ServerOptions, TestServer, backends};
@@ -133,7 +133,8 @@ async fn every_request_names_one_known_purpose() {
             "T-TREAT"
         );
         let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-        let introspected = introspect(&server, &refresh).await;
+        let introspected =
+            introspect_as(&server, &refresh, web_auth(&server), Default::default()).await;
         assert_eq!(introspected["purpose_of_use"][0]["code"], "T-TREAT");
         let payment = details(XP, "T-PYMNT");
         let mut form = web_auth(&server);

@@ -1,4 +1,9 @@
 //! Token introspection (RFC 7662) for resource servers, which authenticate as clients.
+//!
+//! A client learns about a token only when it may know about it (RFC 7662 §4): the token was
+//! issued to it, or it is a configured resource server (`resource_audiences`) for the
+//! access token's audience. Clients register themselves (RFC 7591, UDAP), so anything else
+//! answers `{"active": false}`, exactly as for a token that is unknown.
 
 use std::sync::Arc;
 
@@ -15,7 +20,32 @@ use super::{client_auth, sha256_hex};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{ErrorCode, OAuthError, OAuthResult};
-use crate::store::model::TokenContext;
+use crate::store::model::{ClientSource, TokenContext};
+
+/// A token, as far as deciding who may learn about it goes.
+#[derive(Debug, Clone, Copy)]
+enum About<'a> {
+    Access {
+        client_id: &'a str,
+        audience: &'a str,
+    },
+    Refresh {
+        client_id: &'a str,
+    },
+}
+
+/// Whether the caller (`caller`, a resource server for the audiences `serves`) may learn
+/// about `token`: its own tokens always; another client's access token when it serves the
+/// token's audience; another client's refresh token never.
+fn may_know(caller: &str, serves: &[String], token: About<'_>) -> bool {
+    match token {
+        About::Access {
+            client_id,
+            audience,
+        } => client_id == caller || serves.iter().any(|a| a == audience),
+        About::Refresh { client_id } => client_id == caller,
+    }
+}
 
 #[derive(Serialize, Default)]
 struct Introspection {
@@ -76,9 +106,21 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
             "public clients cannot introspect",
         ));
     }
+    // Only configured clients serve audiences: a registered client named like one does not.
+    let serves: &[String] = match client.client.record.source {
+        ClientSource::Config => state.config.resource_audiences(client.id()),
+        ClientSource::Dynamic | ClientSource::Udap => &[],
+    };
     let token = params.require("token")?;
     if let Some(active) = active_access_token(state, token).await? {
         let r = active.stored.record;
+        let about = About::Access {
+            client_id: &r.client_id,
+            audience: &r.audience,
+        };
+        if !may_know(client.id(), serves, about) {
+            return Ok(Introspection::default());
+        }
         let purpose = super::purpose::from_stored(r.purpose.as_deref());
         return Ok(Introspection {
             context: r.context,
@@ -108,7 +150,18 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
         .await
         .map_err(OAuthError::server_error)?;
     match refresh {
-        Some(r) if !r.used && !r.revoked && r.record.expires_at > clock::now() => {
+        Some(r)
+            if !r.used
+                && !r.revoked
+                && r.record.expires_at > clock::now()
+                && may_know(
+                    client.id(),
+                    serves,
+                    About::Refresh {
+                        client_id: &r.record.client_id,
+                    },
+                ) =>
+        {
             let purpose = super::purpose::from_stored(r.grant.purpose.as_deref());
             Ok(Introspection {
                 active: true,
@@ -129,5 +182,53 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> OAuthResu
             })
         }
         _ => Ok(Introspection::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FHIR: &str = "https://fhir.example.org";
+
+    fn access<'a>(client_id: &'a str, audience: &'a str) -> About<'a> {
+        About::Access {
+            client_id,
+            audience,
+        }
+    }
+
+    #[test]
+    fn a_client_may_know_its_own_tokens() {
+        assert!(may_know("app", &[], access("app", FHIR)));
+        assert!(may_know("app", &[], About::Refresh { client_id: "app" }));
+    }
+
+    #[test]
+    fn another_client_may_not_know_a_token() {
+        assert!(!may_know("other", &[], access("app", FHIR)));
+        assert!(!may_know("other", &[], About::Refresh { client_id: "app" }));
+    }
+
+    #[test]
+    fn a_resource_server_may_know_access_tokens_for_its_audiences_only() {
+        let serves = ["https://other.example.org".to_owned(), FHIR.to_owned()];
+        assert!(may_know("rs", &serves, access("app", FHIR)));
+        assert!(!may_know(
+            "rs",
+            &serves,
+            access("app", "https://elsewhere.example")
+        ));
+        assert!(!may_know(
+            "rs",
+            &serves,
+            access("app", "https://fhir.example.org/")
+        ));
+        // Refresh tokens are only ever their client's business.
+        assert!(!may_know(
+            "rs",
+            &serves,
+            About::Refresh { client_id: "app" }
+        ));
     }
 }
