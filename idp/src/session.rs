@@ -48,9 +48,9 @@ pub struct AuthenticatedSession {
 /// What the authorization endpoint tells the authenticator about the request.
 #[derive(Debug, Clone)]
 pub struct AuthenticationRequest<'a> {
-    pub client_id: &'a str,
-    /// The scopes the client asks for (space-separated), for the consent decision.
-    pub scope: &'a str,
+    /// What the client asks for (client, scopes, purpose of use, patient context), for the
+    /// consent decision.
+    pub authorization: &'a crate::oauth::request::AuthorizationRequest,
     /// `prompt=consent`: ask the person again even if they approved the client before.
     pub force_consent: bool,
     /// Identifier of the pending authorization; a login page resumes it with

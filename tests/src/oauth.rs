@@ -281,3 +281,16 @@ pub async fn redeem_as(server: &TestServer, client_id: &str, code: &str, verifie
     assert_eq!(status, 200, "{tokens}");
     tokens
 }
+
+/// `authorization_details` naming `purpose` (a TEFCA exchange purpose code) and, if given, the
+/// patient the request is about (`patient_context`).
+pub fn purpose_details(purpose: &str, patient: Option<&str>) -> String {
+    let mut entries = vec![
+        serde_json::json!({ "type": "purpose_of_use", "purpose_of_use": {
+        "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": purpose } }),
+    ];
+    if let Some(patient) = patient {
+        entries.push(serde_json::json!({ "type": "patient_context", "patient": patient }));
+    }
+    Value::Array(entries).to_string()
+}

@@ -478,3 +478,146 @@ async fn secret_clients_and_scope_narrowing() {
         );
     }
 }
+
+/// A remembered approval covers a later request only for the same client, scope, purpose of
+/// use and patient context; anything else shows the consent page again (shipped server, real
+/// passkey sign-in).
+mod remembered_consent {
+    use glassgate_tests::clients::REDIRECT_URI;
+    use glassgate_tests::directory::{scenario_with_active, seed};
+    use glassgate_tests::oauth::{purpose_details, pushed_authorization, query_param, redeem_as};
+    use glassgate_tests::passkeys::{Person, csrf_of, invite};
+    use glassgate_tests::{ServerOptions, TestServer, backends};
+
+    /// Where a signed-in browser's `authorize` request first lands.
+    enum Stop {
+        /// Straight back to the client (a code, or an error), no page.
+        Back(url::Url),
+        /// The consent page (its path).
+        Consent(String),
+    }
+
+    async fn first_stop(person: &mut Person, authorize: &str) -> Stop {
+        let (status, location, _) = person.get(authorize).await;
+        assert_eq!(status, 303);
+        let location = location.unwrap();
+        if location.starts_with("/interaction/") {
+            return Stop::Consent(location);
+        }
+        assert!(location.starts_with(REDIRECT_URI), "{location}");
+        Stop::Back(url::Url::parse(&location).unwrap())
+    }
+
+    /// A pushed request by `par` for `purpose` (about `patient`, if given), with the same scope
+    /// every time; the authorize path and the PKCE verifier.
+    async fn ask(server: &TestServer, purpose: &str, patient: Option<&str>) -> (String, String) {
+        let details = purpose_details(purpose, patient);
+        pushed_authorization(
+            server,
+            "par",
+            &[
+                ("scope", "openid offline_access"),
+                ("authorization_details", &details),
+            ],
+        )
+        .await
+    }
+
+    /// The consent page is shown, says `says`, and approving it sends the browser back with a
+    /// code.
+    async fn approve(person: &mut Person, page: &str, says: &[&str]) -> String {
+        let (status, _, consent) = person.get(page).await;
+        assert_eq!(status, 200, "{consent}");
+        for text in says {
+            assert!(consent.contains(text), "{text} not in {consent}");
+        }
+        let csrf = csrf_of(&consent);
+        let (status, location, _) = person
+            .post_form(page, &[("csrf", &csrf), ("decision", "allow")])
+            .await;
+        assert_eq!(status, 303);
+        let back = url::Url::parse(&location.unwrap()).unwrap();
+        query_param(&back, "code").unwrap_or_else(|| panic!("no code: {back}"))
+    }
+
+    fn code_of(stop: Stop) -> String {
+        match stop {
+            Stop::Back(back) => query_param(&back, "code").unwrap_or_else(|| panic!("{back}")),
+            Stop::Consent(page) => panic!("asked again ({page}) though approved"),
+        }
+    }
+
+    fn consent_page(stop: Stop) -> String {
+        match stop {
+            Stop::Consent(page) => page,
+            Stop::Back(back) => panic!("authorized without asking: {back}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_remembered_consent_covers_only_its_purpose_and_patient_context() {
+        const NPI: &str = "1234567893";
+        for backend in backends() {
+            let server = TestServer::start(&backend, ServerOptions::shipped()).await;
+            seed(&server, &scenario_with_active(&[NPI])).await;
+            let mut person = Person::new(&server);
+            let link = invite(&server, NPI).await;
+            let enrolled = person.enroll(&link, "Dr. Ada Lovelace").await;
+            assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+
+            // The person approves the client for treatment; the code is good.
+            let (authorize, verifier) = ask(&server, "T-TREAT", None).await;
+            let page = consent_page(first_stop(&mut person, &authorize).await);
+            let code = approve(&mut person, &page, &["Treatment", "T-TREAT"]).await;
+            redeem_as(&server, "par", &code, &verifier).await;
+            // The same scope for the same purpose: no page.
+            let (authorize, verifier) = ask(&server, "T-TREAT", None).await;
+            let code = code_of(first_stop(&mut person, &authorize).await);
+            redeem_as(&server, "par", &code, &verifier).await;
+
+            // Another purpose is asked again, in plain words; no code until approved, and
+            // prompt=none cannot skip it.
+            let details = purpose_details("T-PYMNT", None);
+            let (authorize, _) = pushed_authorization(
+                &server,
+                "par",
+                &[
+                    ("scope", "openid offline_access"),
+                    ("authorization_details", &details),
+                    ("prompt", "none"),
+                ],
+            )
+            .await;
+            let Stop::Back(back) = first_stop(&mut person, &authorize).await else {
+                panic!("prompt=none showed a page");
+            };
+            assert_eq!(
+                query_param(&back, "error").as_deref(),
+                Some("consent_required"),
+                "{back}"
+            );
+            let (authorize, _) = ask(&server, "T-PYMNT", None).await;
+            let page = consent_page(first_stop(&mut person, &authorize).await);
+            approve(&mut person, &page, &["Payment", "T-PYMNT"]).await;
+            // Both approvals are remembered, each for its own purpose.
+            for purpose in ["T-PYMNT", "T-TREAT"] {
+                let (authorize, _) = ask(&server, purpose, None).await;
+                code_of(first_stop(&mut person, &authorize).await);
+            }
+
+            // A request about a patient is asked again, and so is one about another patient.
+            let (authorize, verifier) = ask(&server, "T-TREAT", Some("p-1")).await;
+            let page = consent_page(first_stop(&mut person, &authorize).await);
+            let code = approve(&mut person, &page, &["Treatment", "p-1"]).await;
+            let tokens = redeem_as(&server, "par", &code, &verifier).await;
+            assert_eq!(tokens["patient"], "p-1", "{tokens}");
+            let (authorize, _) = ask(&server, "T-TREAT", Some("p-1")).await;
+            code_of(first_stop(&mut person, &authorize).await);
+            let (authorize, _) = ask(&server, "T-TREAT", Some("p-2")).await;
+            consent_page(first_stop(&mut person, &authorize).await);
+            // Nor does the treatment approval about p-1 cover payment about p-1.
+            let (authorize, _) = ask(&server, "T-PYMNT", Some("p-1")).await;
+            consent_page(first_stop(&mut person, &authorize).await);
+        }
+    }
+}

@@ -200,8 +200,7 @@ async fn continue_with(
     }
     let no_interaction = request.prompt.iter().any(|p| p == "none");
     let auth_request = AuthenticationRequest {
-        client_id: &request.client_id,
-        scope: &request.scope,
+        authorization: &request,
         force_consent: request.prompt.iter().any(|p| p == "consent"),
         interaction: &interaction,
         login_hint: request.login_hint.as_deref(),

@@ -163,15 +163,43 @@ pub trait AccountRepository: Send + Sync {
     /// Revoke every passkey of `subject` except `keep` (account recovery).
     async fn revoke_all_except(&self, subject: &str, keep: &str, at: i64) -> StoreResult<u64>;
 
-    /// The scopes the person already approved for the client.
-    async fn consent(&self, subject: &str, client_id: &str) -> StoreResult<Option<String>>;
+    /// The scopes the person already approved for the client, for this purpose of use and
+    /// patient context only. Rows remembered before approvals named a purpose match nothing.
+    async fn consent(&self, approval: &ConsentFor<'_>) -> StoreResult<Option<String>>;
+    /// Remember the approval of `scope` for this client, purpose and patient context
+    /// (replacing the scope approved for exactly these; approvals for others are kept).
     async fn grant_consent(
         &self,
-        subject: &str,
-        client_id: &str,
+        approval: &ConsentFor<'_>,
         scope: &str,
         at: i64,
     ) -> StoreResult<()>;
+}
+
+/// What a remembered approval is for: one person, one client, one purpose of use and one
+/// patient context (or none). A later request is covered only by the approval for all four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentFor<'a> {
+    pub subject: &'a str,
+    pub client_id: &'a str,
+    /// The TEFCA exchange purpose code (`T-TREAT`, …).
+    pub purpose: &'a str,
+    /// The patient the request names (`patient_context`), if any.
+    pub patient: Option<&'a str>,
+}
+
+impl ConsentFor<'_> {
+    /// The `patient` column: no patient context is stored as the empty string (a patient
+    /// identifier has at least one character), so it can be part of the primary key.
+    pub(super) fn patient_column(&self) -> &str {
+        self.patient.unwrap_or("")
+    }
+
+    /// Whether the approval can be looked up or stored at all: rows remembered before
+    /// approvals named a purpose have an empty one, and must never match (fail closed).
+    pub(super) fn names_a_purpose(&self) -> bool {
+        !self.purpose.is_empty()
+    }
 }
 
 // Row shapes shared by both backends (same column order in both schemas).
@@ -237,5 +265,187 @@ pub(super) fn passkey_from_row(r: PasskeyRow) -> StoredPasskey {
         last_used_at: r.7,
         revoked_at: r.8,
         flagged_at: r.9,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::migrate::Migrate;
+
+    use super::*;
+    use crate::store::Store;
+
+    /// The migration before the one that made approvals name a purpose, per backend.
+    const SQLITE_BEFORE_PURPOSE: i64 = 10;
+    const POSTGRES_BEFORE_PURPOSE: i64 = 11;
+
+    /// Before the purpose migration: two people, and a consent `ada` gave `rp` back then.
+    /// Literal values, so the statements suit both backends.
+    const LEGACY_ROWS: [&str; 3] = [
+        "INSERT INTO accounts (subject, kind, display_name, identity_assurance, created_at, \
+         updated_at) VALUES ('ada', 'clinician', 'Ada', 'ial2', 1, 1)",
+        "INSERT INTO accounts (subject, kind, display_name, identity_assurance, created_at, \
+         updated_at) VALUES ('grace', 'clinician', 'Grace', 'ial2', 1, 1)",
+        "INSERT INTO consents (subject, client_id, scope, granted_at) \
+         VALUES ('ada', 'rp', 'openid offline_access user/*.rs', 1)",
+    ];
+
+    async fn legacy<DB>(pool: &sqlx::Pool<DB>, migrator: &sqlx::migrate::Migrator, before: i64)
+    where
+        DB: sqlx::Database,
+        <DB as sqlx::Database>::Connection: Migrate,
+        for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
+        for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    {
+        migrator.run_to(before, pool).await.unwrap();
+        for row in LEGACY_ROWS {
+            sqlx::raw_sql(row).execute(pool).await.unwrap();
+        }
+    }
+
+    fn approval<'a>(
+        subject: &'a str,
+        client_id: &'a str,
+        purpose: &'a str,
+        patient: Option<&'a str>,
+    ) -> ConsentFor<'a> {
+        ConsentFor {
+            subject,
+            client_id,
+            purpose,
+            patient,
+        }
+    }
+
+    async fn approved(store: &Store, approval: ConsentFor<'_>) -> Option<String> {
+        store.accounts.consent(&approval).await.unwrap()
+    }
+
+    async fn approvals_per_purpose_and_patient_context(store: &Store) {
+        let treatment = approval("ada", "rp", "T-TREAT", None);
+        // The approval remembered before approvals named a purpose covers nothing.
+        assert_eq!(approved(store, treatment).await, None);
+        assert_eq!(approved(store, approval("ada", "rp", "", None)).await, None);
+        assert!(
+            store
+                .accounts
+                .grant_consent(&approval("ada", "rp", "", None), "openid", 2)
+                .await
+                .is_err(),
+            "an approval names its purpose"
+        );
+
+        let scope = "openid offline_access";
+        store
+            .accounts
+            .grant_consent(&treatment, scope, 2)
+            .await
+            .unwrap();
+        assert_eq!(approved(store, treatment).await.as_deref(), Some(scope));
+        for other in [
+            approval("ada", "rp", "T-PYMNT", None),
+            approval("ada", "rp", "T-TREAT", Some("p-1")),
+            approval("ada", "web", "T-TREAT", None),
+            approval("grace", "rp", "T-TREAT", None),
+        ] {
+            assert_eq!(approved(store, other).await, None, "{other:?}");
+        }
+
+        // Approvals for other purposes and patient contexts are kept side by side.
+        let payment = approval("ada", "rp", "T-PYMNT", None);
+        let about_p1 = approval("ada", "rp", "T-TREAT", Some("p-1"));
+        store
+            .accounts
+            .grant_consent(&payment, "openid", 3)
+            .await
+            .unwrap();
+        store
+            .accounts
+            .grant_consent(&about_p1, "openid user/*.rs", 3)
+            .await
+            .unwrap();
+        assert_eq!(approved(store, treatment).await.as_deref(), Some(scope));
+        assert_eq!(approved(store, payment).await.as_deref(), Some("openid"));
+        assert_eq!(
+            approved(store, about_p1).await.as_deref(),
+            Some("openid user/*.rs")
+        );
+        assert_eq!(
+            approved(store, approval("ada", "rp", "T-TREAT", Some("p-2"))).await,
+            None
+        );
+
+        // Approving again for the same purpose and context replaces that approval only.
+        store
+            .accounts
+            .grant_consent(&treatment, "openid", 4)
+            .await
+            .unwrap();
+        assert_eq!(approved(store, treatment).await.as_deref(), Some("openid"));
+        assert_eq!(
+            approved(store, about_p1).await.as_deref(),
+            Some("openid user/*.rs")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_remembered_approval_is_for_one_purpose_and_patient_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        legacy(
+            &pool,
+            &sqlx::migrate!("../migrations/sqlite"),
+            SQLITE_BEFORE_PURPOSE,
+        )
+        .await;
+        pool.close().await;
+        let sqlite = crate::store::sqlite::open_file(&path).await.unwrap();
+        approvals_per_purpose_and_patient_context(&sqlite).await;
+
+        let admin = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("CI must set DATABASE_URL: the PostgreSQL suite may not be skipped")
+            }
+            _ => return eprintln!("DATABASE_URL not set: SQLite only"),
+        };
+        use sqlx::Connection;
+        let name = format!(
+            "gg_consent_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        let pool = sqlx::PgPool::connect(url.as_str()).await.unwrap();
+        legacy(
+            &pool,
+            &sqlx::migrate!("../migrations/postgres"),
+            POSTGRES_BEFORE_PURPOSE,
+        )
+        .await;
+        pool.close().await;
+        let postgres = crate::store::postgres::open(url.as_str()).await.unwrap();
+        approvals_per_purpose_and_patient_context(&postgres).await;
+        drop(postgres);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await
+        .unwrap();
     }
 }

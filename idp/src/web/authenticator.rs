@@ -1,6 +1,7 @@
 //! The shipped implementation of the authentication seam: a browser session opened with a
 //! passkey, or the login page when there is none (or it is too old, too weak, or
-//! `prompt=login`). A signed-in person who has not approved the client sees the consent page.
+//! `prompt=login`). A signed-in person who has not approved the client, for the request's
+//! purpose of use and patient context, sees the consent page.
 
 use std::time::Duration;
 
@@ -11,8 +12,10 @@ use axum::response::{IntoResponse, Response};
 use super::session;
 use crate::app::AppState;
 use crate::ephemeral::keys;
+use crate::oauth::request::AuthorizationRequest;
 use crate::passkey::acr_satisfies;
 use crate::session::{AuthenticatedSession, Authentication, AuthenticationRequest, Authenticator};
+use crate::store::accounts::ConsentFor;
 
 /// How long the login and consent pages have to finish (the pending request lives as long).
 pub const INTERACTION_TTL: Duration = Duration::from_secs(600);
@@ -39,7 +42,7 @@ impl Authenticator for BrowserAuthenticator {
         if request.force_login || too_old || !acr_satisfies(s.acr.as_deref(), request.acr_values) {
             return Authentication::Interaction(login_page(request.interaction));
         }
-        match consented(app, &s.subject, request.client_id, request.scope).await {
+        match consented(app, &s.subject, request.authorization).await {
             Ok(true) if !request.force_consent => Authentication::Authenticated(s),
             Ok(_) => match remember(app, request.interaction, &s).await {
                 Ok(()) => Authentication::ConsentRequired(see_other(&format!(
@@ -53,22 +56,36 @@ impl Authenticator for BrowserAuthenticator {
     }
 }
 
-/// Whether the person already approved every scope the client asks for.
+/// What an approval of `request` by `subject` is remembered for: the client, the purpose of
+/// use and the patient context.
+pub fn approval_for<'a>(subject: &'a str, request: &'a AuthorizationRequest) -> ConsentFor<'a> {
+    ConsentFor {
+        subject,
+        client_id: &request.client_id,
+        purpose: request.purpose.exchange().code(),
+        patient: request.patient.as_deref(),
+    }
+}
+
+/// Whether the person already approved every scope the client asks for, for the same
+/// purpose of use and the same patient context (or none, both times).
 pub async fn consented(
     app: &AppState,
     subject: &str,
-    client_id: &str,
-    scope: &str,
+    request: &AuthorizationRequest,
 ) -> Result<bool, Response> {
     let approved = app
         .store
         .accounts
-        .consent(subject, client_id)
+        .consent(&approval_for(subject, request))
         .await
         .map_err(|e| server_error(&e.to_string()))?;
     Ok(approved.is_some_and(|approved| {
         let approved: Vec<&str> = approved.split_whitespace().collect();
-        scope.split_whitespace().all(|s| approved.contains(&s))
+        request
+            .scope
+            .split_whitespace()
+            .all(|s| approved.contains(&s))
     }))
 }
 

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::Backend;
-use crate::store::StoreResult;
 use crate::store::accounts::*;
+use crate::store::{StoreError, StoreResult};
 
 impl Backend {
     async fn account_where(&self, column: &str, value: &str) -> StoreResult<Option<Account>> {
@@ -299,30 +299,44 @@ impl AccountRepository for Backend {
         Ok(done.rows_affected())
     }
 
-    async fn consent(&self, subject: &str, client_id: &str) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT scope FROM consents WHERE subject = $1 AND client_id = $2")
-                .bind(subject)
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await?;
+    async fn consent(&self, approval: &ConsentFor<'_>) -> StoreResult<Option<String>> {
+        if !approval.names_a_purpose() {
+            return Ok(None);
+        }
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT scope FROM consents WHERE subject = $1 AND client_id = $2 \
+             AND purpose = $3 AND patient = $4",
+        )
+        .bind(approval.subject)
+        .bind(approval.client_id)
+        .bind(approval.purpose)
+        .bind(approval.patient_column())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.0))
     }
 
     async fn grant_consent(
         &self,
-        subject: &str,
-        client_id: &str,
+        approval: &ConsentFor<'_>,
         scope: &str,
         at: i64,
     ) -> StoreResult<()> {
+        if !approval.names_a_purpose() {
+            return Err(StoreError::Other(
+                "a remembered approval must name its purpose of use".into(),
+            ));
+        }
         sqlx::query(
-            "INSERT INTO consents (subject, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (subject, client_id) DO UPDATE SET scope = excluded.scope, \
-             granted_at = excluded.granted_at",
+            "INSERT INTO consents (subject, client_id, purpose, patient, scope, granted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (subject, client_id, purpose, patient) DO UPDATE \
+             SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
-        .bind(subject)
-        .bind(client_id)
+        .bind(approval.subject)
+        .bind(approval.client_id)
+        .bind(approval.purpose)
+        .bind(approval.patient_column())
         .bind(scope)
         .bind(at)
         .execute(&self.pool)

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
 use super::Backend;
-use crate::store::StoreResult;
 use crate::store::accounts::*;
+use crate::store::{StoreError, StoreResult};
 
 /// Transactions that read before they write take the write lock up front: a deferred one
 /// that reads first cannot upgrade once another connection (the issuance writer, the
@@ -302,30 +302,44 @@ impl AccountRepository for Backend {
         Ok(done.rows_affected())
     }
 
-    async fn consent(&self, subject: &str, client_id: &str) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT scope FROM consents WHERE subject = ? AND client_id = ?")
-                .bind(subject)
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await?;
+    async fn consent(&self, approval: &ConsentFor<'_>) -> StoreResult<Option<String>> {
+        if !approval.names_a_purpose() {
+            return Ok(None);
+        }
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT scope FROM consents WHERE subject = ? AND client_id = ? \
+             AND purpose = ? AND patient = ?",
+        )
+        .bind(approval.subject)
+        .bind(approval.client_id)
+        .bind(approval.purpose)
+        .bind(approval.patient_column())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.0))
     }
 
     async fn grant_consent(
         &self,
-        subject: &str,
-        client_id: &str,
+        approval: &ConsentFor<'_>,
         scope: &str,
         at: i64,
     ) -> StoreResult<()> {
+        if !approval.names_a_purpose() {
+            return Err(StoreError::Other(
+                "a remembered approval must name its purpose of use".into(),
+            ));
+        }
         sqlx::query(
-            "INSERT INTO consents (subject, client_id, scope, granted_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (subject, client_id) DO UPDATE SET scope = excluded.scope, \
-             granted_at = excluded.granted_at",
+            "INSERT INTO consents (subject, client_id, purpose, patient, scope, granted_at) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (subject, client_id, purpose, patient) DO UPDATE \
+             SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
-        .bind(subject)
-        .bind(client_id)
+        .bind(approval.subject)
+        .bind(approval.client_id)
+        .bind(approval.purpose)
+        .bind(approval.patient_column())
         .bind(scope)
         .bind(at)
         .execute(&self.pool)

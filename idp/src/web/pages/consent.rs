@@ -18,7 +18,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::authorize;
 use crate::oauth::request::AuthorizationRequest;
 use crate::session::AuthenticatedSession;
-use crate::web::authenticator::{consented, see_other};
+use crate::web::authenticator::{approval_for, consented, see_other};
 use crate::web::html::{escape, message, page};
 use crate::web::session::{self, BrowserSession};
 
@@ -78,7 +78,7 @@ pub async fn show(
         Interaction::Expired => return expired(),
     };
     let force = request.prompt.iter().any(|p| p == "consent");
-    match consented(&app, &signed_in.subject, &request.client_id, &request.scope).await {
+    match consented(&app, &signed_in.subject, &request).await {
         Ok(true) if !force => return complete(&app, &id, signed_in).await,
         Ok(_) => {}
         Err(page) => return page,
@@ -98,10 +98,18 @@ async fn consent_page(
         .split_whitespace()
         .map(|s| format!("<li>{}</li>\n", escape(&describe_scope(s))))
         .collect();
+    // The approval is remembered for this purpose and this patient only: say both.
+    let about = match &request.patient {
+        Some(patient) => format!(
+            "<p>About the patient record <strong>{}</strong> only.</p>\n",
+            escape(patient)
+        ),
+        None => String::new(),
+    };
     let body = format!(
         "<p><strong>{client}</strong> asks to:</p>\n<ul>\n{scopes}</ul>\n\
          <p>Why: <strong>{purpose}</strong> <span>({code})</span>. The access is for this \
-         purpose only.</p>\n\
+         purpose only.</p>\n{about}\
          <form method=\"post\" action=\"/interaction/{id}\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
          <p><button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n\
@@ -157,8 +165,7 @@ pub async fn decide(
                 .store
                 .accounts
                 .grant_consent(
-                    &signed_in.subject,
-                    &request.client_id,
+                    &approval_for(&signed_in.subject, &request),
                     &request.scope,
                     clock::now(),
                 )
