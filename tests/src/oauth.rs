@@ -229,6 +229,24 @@ pub async fn pushed_authorization(
     client_id: &str,
     extra: &[(&str, &str)],
 ) -> (String, String) {
+    let (status, pushed, verifier) = push_authorization(server, client_id, extra).await;
+    assert_eq!(status, 201, "{pushed}");
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    let url = Url::parse_with_params(
+        "http://x/authorize",
+        &[("client_id", client_id), ("request_uri", request_uri)],
+    )
+    .unwrap();
+    (format!("/authorize?{}", url.query().unwrap()), verifier)
+}
+
+/// Push the same authorization request as [`pushed_authorization`], whatever the answer:
+/// the status, the response and the PKCE verifier.
+pub async fn push_authorization(
+    server: &TestServer,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> (u16, Value, String) {
     let (verifier, challenge) = pkce_pair();
     let mut form = web_key_auth(server, client_id);
     form.extend([
@@ -248,14 +266,7 @@ pub async fn pushed_authorization(
     }
     form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let (status, _, pushed) = post(server, "/par", &form, HeaderMap::new()).await;
-    assert_eq!(status, 201, "{pushed}");
-    let request_uri = pushed["request_uri"].as_str().unwrap();
-    let url = Url::parse_with_params(
-        "http://x/authorize",
-        &[("client_id", client_id), ("request_uri", request_uri)],
-    )
-    .unwrap();
-    (format!("/authorize?{}", url.query().unwrap()), verifier)
+    (status, pushed, verifier)
 }
 
 /// Redeem a code as `client_id` (`private_key_jwt` with the web key), whatever the answer.

@@ -17,7 +17,8 @@ use glassgate_tests::jwt::{
 };
 use glassgate_tests::oauth::{
     JWT_BEARER, TREATMENT, authorize, basic, code_for, dpop_client_token, dpop_nonce,
-    introspect_as, post, pushed_authorization, query_param, redeem_web, web_auth,
+    introspect_as, post, push_authorization, pushed_authorization, query_param, redeem_web,
+    web_auth,
 };
 use glassgate_tests::{Backend, ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
@@ -65,20 +66,13 @@ async fn absurd_times_and_ages_are_refused_not_overflowed() {
         let limit = u32::MAX.to_string();
         let outcome = authorize_web(&server, &[("login_hint", "alice"), ("max_age", &limit)]).await;
         assert_eq!(redirected(outcome), None, "the largest max_age accepted");
-        // The same max_age pushed first: refused when the request is used.
-        let (path, _) = pushed_authorization(&server, "web", &[("max_age", &huge)]).await;
-        let response = server
-            .http()
-            .get(server.url(&format!("{path}&login_hint=alice")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303);
-        let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-        assert_eq!(
-            query_param(&location, "error").as_deref(),
-            Some("invalid_request")
-        );
+        // The same max_age pushed: refused by the PAR endpoint, which stores nothing.
+        let (status, pushed, _) = push_authorization(&server, "web", &[("max_age", &huge)]).await;
+        assert_eq!(status, 400, "{pushed}");
+        assert_eq!(pushed["error"], "invalid_request");
+        assert!(pushed.get("request_uri").is_none());
+        let (status, pushed, _) = push_authorization(&server, "web", &[("max_age", &limit)]).await;
+        assert_eq!(status, 201, "{pushed}");
 
         // DPoP iat: `(now - iat).abs()` wrapped for this one, and the wrapped value passed.
         let key = TestKey::es256();

@@ -24,33 +24,10 @@ use serde_json::json;
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a person has to complete a login page before the pending request is dropped.
 const INTERACTION_TTL: Duration = Duration::from_secs(600);
-/// The largest `max_age` accepted (seconds; about 136 years, the range of the step-up
-/// `max_age` we send). Larger values mean nothing more and only risk overflow.
-pub const MAX_AGE_LIMIT: i64 = u32::MAX as i64;
-
 /// Whether a session that authenticated at `auth_time` is older than `max_age` at `now`.
 /// Saturating: `max_age` is the client's, and an overflow must not panic or wrap.
 pub fn older_than(auth_time: i64, max_age: Option<i64>, now: i64) -> bool {
     max_age.is_some_and(|max_age| auth_time.saturating_add(max_age) < now)
-}
-
-/// Refuse a `max_age` beyond `MAX_AGE_LIMIT` (direct or pushed: the PAR endpoint stores what
-/// request validation accepted).
-fn check_max_age(request: AuthorizationRequest) -> Result<AuthorizationRequest, RequestError> {
-    if request
-        .max_age
-        .is_none_or(|max_age| (0..=MAX_AGE_LIMIT).contains(&max_age))
-    {
-        return Ok(request);
-    }
-    Err(RequestError::Redirect(Box::new(Redirected {
-        error: OAuthError::invalid_request(format!(
-            "max_age must be at most {MAX_AGE_LIMIT} seconds"
-        )),
-        redirect_uri: request.redirect_uri,
-        state: request.state,
-        client_id: request.client_id,
-    })))
 }
 
 /// What an authorization code stands for, kept in the ephemeral store under the code's hash.
@@ -145,7 +122,6 @@ async fn authorize_params(
             request
         }
     };
-    let request = check_max_age(request)?;
     Ok(continue_with(state, headers, request).await)
 }
 
@@ -493,41 +469,5 @@ mod tests {
         // `auth_time + max_age` overflowed here (a panic in debug builds).
         assert!(!older_than(now, Some(i64::MAX), now));
         assert!(!older_than(i64::MAX, Some(i64::MAX), i64::MAX));
-    }
-
-    fn request_with(max_age: Option<i64>) -> AuthorizationRequest {
-        AuthorizationRequest {
-            client_id: "web".into(),
-            redirect_uri: "https://rp.example/cb".into(),
-            scope: "openid".into(),
-            state: Some("s".into()),
-            nonce: None,
-            code_challenge: "c".into(),
-            prompt: Vec::new(),
-            max_age,
-            acr_values: Vec::new(),
-            login_hint: None,
-            dpop_jkt: None,
-            purpose: glassgate_policies::PurposeOfUse::parse(
-                "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1",
-                "T-TREAT",
-            )
-            .unwrap(),
-            patient: None,
-        }
-    }
-
-    #[test]
-    fn absurd_max_age_is_an_invalid_request() {
-        for ok in [None, Some(0), Some(3600), Some(MAX_AGE_LIMIT)] {
-            assert!(check_max_age(request_with(ok)).is_ok(), "{ok:?}");
-        }
-        for bad in [MAX_AGE_LIMIT + 1, i64::MAX, -1] {
-            let Err(RequestError::Redirect(r)) = check_max_age(request_with(Some(bad))) else {
-                panic!("max_age {bad} must be refused to the redirect URI");
-            };
-            assert_eq!(r.error.code, ErrorCode::InvalidRequest, "{bad}");
-            assert_eq!(r.state.as_deref(), Some("s"));
-        }
     }
 }

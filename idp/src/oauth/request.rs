@@ -63,6 +63,19 @@ pub fn redirect_uri(client: &Client, requested: Option<&str>) -> Result<String, 
 
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
 
+/// The largest `max_age` accepted (seconds; about 136 years, the range of the step-up
+/// `max_age` we send). Larger values mean nothing more and only risk overflow.
+pub const MAX_AGE_LIMIT: i64 = u32::MAX as i64;
+
+/// `max_age` (OIDC Core §3.1.2.1): whole seconds, from 0 to [`MAX_AGE_LIMIT`]. Checked here,
+/// where both `/authorize` and `/par` validate, so a pushed request is refused when pushed.
+fn parse_max_age(value: &str) -> Option<i64> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|age| (0..=MAX_AGE_LIMIT).contains(age))
+}
+
 /// Validate every parameter of an authorization request for `client`.
 pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest, RequestError> {
     let redirect_uri =
@@ -134,10 +147,10 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
     }
     let max_age = match params.get("max_age") {
         None => None,
-        Some(v) => Some(v.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
-            redirect(OAuthError::invalid_request(
-                "max_age must be a non-negative integer",
-            ))
+        Some(v) => Some(parse_max_age(v).ok_or_else(|| {
+            redirect(OAuthError::invalid_request(format!(
+                "max_age must be a whole number of seconds from 0 to {MAX_AGE_LIMIT}"
+            )))
         })?),
     };
     let nonce = params.get("nonce").map(str::to_owned);
@@ -165,4 +178,25 @@ pub fn validate(client: &Client, params: &Params) -> Result<AuthorizationRequest
         purpose,
         patient,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_whole_seconds_up_to_the_limit() {
+        for (value, parsed) in [("0", Some(0)), ("3600", Some(3600))] {
+            assert_eq!(parse_max_age(value), parsed, "{value}");
+        }
+        assert_eq!(
+            parse_max_age(&MAX_AGE_LIMIT.to_string()),
+            Some(MAX_AGE_LIMIT)
+        );
+        let too_big = (MAX_AGE_LIMIT + 1).to_string();
+        let max = i64::MAX.to_string();
+        for bad in ["-1", "1.5", "", " 1", "1e3", too_big.as_str(), max.as_str()] {
+            assert_eq!(parse_max_age(bad), None, "{bad:?}");
+        }
+    }
 }
