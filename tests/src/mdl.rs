@@ -1,6 +1,7 @@
 //! A test motor-vehicle authority (IACA + document signer) issuing mDLs to a test wallet,
 //! and the server settings that trust it; plus driving the login page's identity proofing
-//! as its script does.
+//! as its script does, over either channel: the cross-device QR code (new accounts only) or
+//! the Digital Credentials API (also recovery, and linking a licence to a signed-in account).
 
 use std::path::{Path, PathBuf};
 
@@ -11,8 +12,16 @@ use glassgate_mdl::wallet::{
 };
 use serde_json::{Value, json};
 
-use crate::ServerOptions;
 use crate::passkeys::{Answer, Person};
+use crate::{ServerOptions, TestServer};
+
+/// The web origin a browser on `server`'s pages puts in a Digital Credentials API transcript.
+pub fn origin_of(server: &TestServer) -> String {
+    url::Url::parse(&server.issuer)
+        .unwrap()
+        .origin()
+        .ascii_serialization()
+}
 
 /// PEM armour of a DER object.
 pub fn pem(label: &str, der: &[u8]) -> String {
@@ -150,6 +159,34 @@ impl Person {
         let status = self.proof_status(&proof).await;
         assert_eq!(status.body["status"], "verified", "{:?}", status.body);
         self.register_with_proof(&proof, interaction).await
+    }
+
+    /// The page's "use a licence stored in this browser's wallet" button: the browser calls
+    /// the wallet (`navigator.credentials.get`) and posts its answer to `/mdl/digital`.
+    /// `origin` is the page's origin, as the browser reports it to the wallet.
+    pub async fn answer_with_dc_api(
+        &mut self,
+        proof: &Proof,
+        licence: &Credential,
+        origin: &str,
+    ) -> Answer {
+        let request = &proof.started["digital"]["requests"][0];
+        assert_eq!(request["protocol"], "openid4vp-v1-unsigned");
+        let credential = wallet::oid4vp::answer_dc_api(licence, &request["data"], origin).unwrap();
+        let mut body = proof.ticket();
+        body["credential"] = credential;
+        self.post_json("/mdl/digital", &body).await
+    }
+
+    /// Prove identity with `licence` through the Digital Credentials API of this browser (the
+    /// channel bound to our origin, which alone may recover an account or link a licence).
+    pub async fn prove_with_dc_api(&mut self, licence: &Credential, origin: &str) -> Proof {
+        let proof = self.start_proof().await;
+        let answer = self.answer_with_dc_api(&proof, licence, origin).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        let status = self.proof_status(&proof).await;
+        assert_eq!(status.body["status"], "verified", "{:?}", status.body);
+        proof
     }
 
     pub async fn register_with_proof(

@@ -1,8 +1,9 @@
 //! Identity proofing with a mobile driving licence, end to end against the shipped server:
 //! the login page's cross-device flow (signed request object by `request_uri`, encrypted
 //! `direct_post.jwt`), the Digital Credentials API path, patient enrollment at IAL2 with a
-//! passkey, recovery with the same licence, `verified_claims` in the ID token and UserInfo,
-//! refusals that change nothing, trust anchors reloaded without a restart, and the offline
+//! passkey, recovery with the same licence (over the Digital Credentials API only: a relayed
+//! QR code recovers nothing), `verified_claims` in the ID token and UserInfo, refusals that
+//! change nothing, trust anchors reloaded without a restart, and the offline
 //! `glassgate mdl verify` command.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,7 +13,7 @@ use glassgate_mdl::wallet::{self, KeyAlg, oid4vp};
 use glassgate_tests::directory::{scenario_with_active, seed};
 use glassgate_tests::harness::workspace_binary;
 use glassgate_tests::jwt::claims_of;
-use glassgate_tests::mdl::{Dmv, ProofingFiles};
+use glassgate_tests::mdl::{Dmv, ProofingFiles, origin_of};
 use glassgate_tests::oauth::{pushed_authorization, query_param, redeem_as};
 use glassgate_tests::passkeys::{Person, Tweak, csrf_of};
 use glassgate_tests::tlog::audit;
@@ -198,16 +199,12 @@ async fn the_same_licence_recovers_the_account_and_revokes_the_old_passkeys() {
         first_phone.cookie = None;
         assert_eq!(first_phone.login(None).await.status, 200);
 
-        // The phone is lost: the same licence (re-provisioned on a new device) recovers.
+        // The phone is lost: the same licence (re-provisioned on a new device) recovers,
+        // through the Digital Credentials API of the browser that recovers.
         let mut new_phone = Person::new(&server);
-        let proof = new_phone.start_proof().await;
-        oid4vp::follow_invocation(
-            &dmv.licence("Ana", "P-111"),
-            proof.invocation_url(),
-            &reqwest::Client::new(),
-        )
-        .await
-        .unwrap();
+        let proof = new_phone
+            .prove_with_dc_api(&dmv.licence("Ana", "P-111"), &origin_of(&server))
+            .await;
         let status = new_phone.proof_status(&proof).await;
         assert_eq!(status.body["recovery"], true, "{:?}", status.body);
         let recovered = new_phone.register_with_proof(&proof, None).await;
@@ -242,6 +239,144 @@ async fn the_same_licence_recovers_the_account_and_revokes_the_old_passkeys() {
                 .count(),
             3
         );
+    }
+}
+
+/// A relayed QR code: the attacker starts the login page's proofing, sends its QR code to the
+/// victim, and the victim's wallet answers with the victim's licence. Nothing binds that
+/// answer to the attacker's browser, so it must not recover the victim's account.
+#[tokio::test]
+async fn a_relayed_qr_code_cannot_recover_someone_elses_account() {
+    let dmv = Dmv::new(KeyAlg::P256);
+    for backend in backends() {
+        let files = ProofingFiles::new(&dmv);
+        let server = TestServer::start(&backend, files.server_options()).await;
+        let origin = origin_of(&server);
+        let licence = dmv.licence("Vic", "V-100");
+
+        let mut victim = Person::new(&server);
+        let enrolled = victim.prove_and_enroll(&licence, None).await;
+        assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+        let (_, _, account) = victim.get("/account").await;
+        assert!(account.contains("Vic Doe"), "{account}");
+
+        // The attacker's browser starts a request; the victim's wallet answers its QR code.
+        let mut attacker = Person::new(&server);
+        let proof = attacker.start_proof().await;
+        let post = wallet_answer(&licence, proof.invocation_url()).await;
+        let (status, body) = post_to_verifier(&post).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "access_denied");
+        assert_eq!(body["reason"], "recovery_needs_origin_bound_channel");
+        // The attacker's page is told why, and what the real owner should do instead.
+        let status = attacker.proof_status(&proof).await;
+        assert_eq!(status.body["status"], "refused", "{:?}", status.body);
+        assert_eq!(status.body["reason"], "recovery_needs_origin_bound_channel");
+        let description = status.body["description"].as_str().unwrap();
+        assert!(
+            description.contains("Use a licence stored in this browser's wallet")
+                && description.contains("sign in with a passkey"),
+            "{description}"
+        );
+        assert!(!description.contains("Vic"), "{description}");
+        // Nothing was kept to enroll with, and the transaction is spent.
+        let refused = attacker.register_with_proof(&proof, None).await;
+        assert_eq!(
+            refused.error(),
+            "identity_proof_unknown",
+            "{:?}",
+            refused.body
+        );
+        assert_eq!(post_to_verifier(&post).await.0, 404);
+
+        // A proof verified before the account existed is refused when it is read or spent
+        // after: the victim enrolls between the wallet's answer and the attacker's enrollment.
+        let late = dmv.licence("Lee", "L-200");
+        let polled = attacker.start_proof().await;
+        let spent = attacker.start_proof().await;
+        for proof in [&polled, &spent] {
+            let post = wallet_answer(&late, proof.invocation_url()).await;
+            assert_eq!(post_to_verifier(&post).await.0, 200);
+        }
+        let mut late_victim = Person::new(&server);
+        let enrolled = late_victim.prove_and_enroll(&late, None).await;
+        assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+        let status = attacker.proof_status(&polled).await;
+        assert_eq!(
+            status.body["reason"], "recovery_needs_origin_bound_channel",
+            "{:?}",
+            status.body
+        );
+        let refused = attacker.register_with_proof(&polled, None).await;
+        assert_eq!(
+            refused.error(),
+            "identity_proof_unknown",
+            "{:?}",
+            refused.body
+        );
+        let refused = attacker.register_with_proof(&spent, None).await;
+        assert_eq!(refused.status, 400, "{:?}", refused.body);
+        assert!(
+            refused.body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("Use a licence stored in this browser's wallet"),
+            "{:?}",
+            refused.body
+        );
+        let again = attacker.register_with_proof(&spent, None).await;
+        assert_eq!(again.error(), "identity_proof_unknown", "{:?}", again.body);
+        assert_eq!(
+            attacker.proof_status(&spent).await.body["reason"],
+            "recovery_needs_origin_bound_channel"
+        );
+        let (status, location, _) = attacker.get("/account").await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/login")),
+            "the attacker is signed in to nothing"
+        );
+
+        // The victims' passkeys are untouched and still sign in.
+        for person in [&mut victim, &mut late_victim] {
+            person.cookie = None;
+            assert_eq!(person.login(None).await.status, 200);
+            let (_, _, account) = person.get("/account").await;
+            assert!(!account.contains("revoked"), "{account}");
+        }
+
+        // Every refusal is logged as such; nothing was recovered.
+        let (_, entries) = audit(&server).await;
+        let refusals = entries
+            .iter()
+            .filter(|e| {
+                e.event == "credential.mdl"
+                    && e.refusal.as_deref() == Some("recovery_needs_origin_bound_channel")
+            })
+            .count();
+        assert_eq!(refusals, 3, "{entries:?}");
+        let public = serde_json::to_string(&entries).unwrap();
+        for personal in ["Vic", "V-100", "Lee", "L-200"] {
+            assert!(!public.contains(personal), "{personal} in the public log");
+        }
+
+        // The login page says how to recover.
+        let (_, _, login_page) = attacker.get("/login").await;
+        assert!(
+            login_page.contains("the QR code and the wallet link only create"),
+            "{login_page}"
+        );
+
+        // The owner recovers on their own device through the Digital Credentials API.
+        let mut new_phone = Person::new(&server);
+        let proof = new_phone.prove_with_dc_api(&licence, &origin).await;
+        assert_eq!(new_phone.proof_status(&proof).await.body["recovery"], true);
+        let recovered = new_phone.register_with_proof(&proof, None).await;
+        assert_eq!(recovered.status, 200, "{:?}", recovered.body);
+        let (_, _, account) = new_phone.get("/account").await;
+        assert!(account.contains("Vic Doe"), "{account}");
+        victim.cookie = None;
+        assert_eq!(victim.login(None).await.error(), "revoked_credential");
     }
 }
 
@@ -449,10 +584,51 @@ async fn a_signed_in_clinician_raises_their_account_to_ial2_with_their_licence()
         "{account}"
     );
 
+    // A QR code answered by a wallet (perhaps relayed to someone else) links nothing.
     let proof = clinician.start_proof().await;
     oid4vp::follow_invocation(&licence, proof.invocation_url(), &reqwest::Client::new())
         .await
         .unwrap();
+    let refused = clinician
+        .post_json(
+            "/account/identity",
+            &json!({ "identity_proof": proof.ticket() }),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(
+        refused.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("Use a licence stored in this browser's wallet"),
+        "{:?}",
+        refused.body
+    );
+    let status = clinician.proof_status(&proof).await;
+    assert_eq!(status.body["reason"], "link_needs_origin_bound_channel");
+    let again = clinician
+        .post_json(
+            "/account/identity",
+            &json!({ "identity_proof": proof.ticket() }),
+        )
+        .await;
+    assert_eq!(again.error(), "identity_proof_unknown");
+    let (_, _, account) = clinician.get("/account").await;
+    assert!(account.contains("IAL1"), "{account}");
+    assert!(
+        account.contains("<p hidden><img id=\"mdl-qr\""),
+        "the account page offers no QR code to link with: {account}"
+    );
+    let (_, entries) = audit(&server).await;
+    assert!(
+        entries.iter().any(|e| e.event == "credential.mdl"
+            && e.refusal.as_deref() == Some("link_needs_origin_bound_channel")),
+        "{entries:?}"
+    );
+
+    // The Digital Credentials API of this browser links it.
+    let origin = origin_of(&server);
+    let proof = clinician.prove_with_dc_api(&licence, &origin).await;
     let linked = clinician
         .post_json(
             "/account/identity",
@@ -495,10 +671,7 @@ async fn a_signed_in_clinician_raises_their_account_to_ial2_with_their_licence()
         Some("access_denied"),
         "{back}"
     );
-    let proof = colleague.start_proof().await;
-    oid4vp::follow_invocation(&licence, proof.invocation_url(), &reqwest::Client::new())
-        .await
-        .unwrap();
+    let proof = colleague.prove_with_dc_api(&licence, &origin).await;
     let refused = colleague
         .post_json(
             "/account/identity",

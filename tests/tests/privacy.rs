@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use glassgate_mdl::wallet::{KeyAlg, oid4vp};
+use glassgate_mdl::wallet::KeyAlg;
 use glassgate_tests::clients::{AUDITOR_SECRET, BASIC_SECRET, PAYER_SECRET, VENDOR_SECRET};
 use glassgate_tests::directory::{scenario_with_active, seed};
 use glassgate_tests::harness::workspace_binary;
@@ -202,14 +202,13 @@ async fn consent_restrictions_are_honoured_and_every_disclosure_is_accounted_for
             clinician.enroll(&link, "Dr. Grace Hopper").await.status,
             200
         );
-        let proof = clinician.start_proof().await;
-        oid4vp::follow_invocation(
-            &dmv.licence("Grace", "CL-1"),
-            proof.invocation_url(),
-            &reqwest::Client::new(),
-        )
-        .await
-        .unwrap();
+        // Linking needs an origin-bound channel: the Digital Credentials API.
+        let proof = clinician
+            .prove_with_dc_api(
+                &dmv.licence("Grace", "CL-1"),
+                &glassgate_tests::mdl::origin_of(&server),
+            )
+            .await;
         let linked = clinician
             .post_json(
                 "/account/identity",

@@ -79,15 +79,25 @@ pub async fn start_additional(
     .await
 }
 
-/// Start enrolling (or recovering) the person an identity proof established.
+/// Start enrolling (or recovering) the person an identity proof established. Recovery needs
+/// a proof bound to this browser's origin (`may_recover`, the Digital Credentials API): a
+/// cross-device proof only ever enrolls a new account. (The proof was checked when it was
+/// spent; this closes the window until here, and the unique commitment closes it until the
+/// enrollment is written.)
 pub async fn start_proofed(
     app: &AppState,
     display_name: &str,
     commitment: &str,
     verified_claims: serde_json::Value,
+    may_recover: bool,
 ) -> Result<(String, CreationChallengeResponse), PasskeyError> {
     let existing = app.store.accounts.account_by_commitment(commitment).await?;
     let (user, exclude, recovery) = match &existing {
+        Some(_) if !may_recover => {
+            return Err(PasskeyError::Invalid(
+                crate::proofing::ProofingError::RecoveryNeedsOriginBoundChannel.to_string(),
+            ));
+        }
         Some(account) => (
             Uuid::parse_str(&account.subject).map_err(PasskeyError::internal)?,
             existing_credentials(app, &account.subject).await?,

@@ -14,6 +14,25 @@ pub enum ProofingError {
     BadResponse(String),
     #[error("the licence was not accepted: {description}")]
     Refused { code: String, description: String },
+    /// A presentation over the cross-device channel (QR code, or the wallet link) whose
+    /// licence already has an account: nothing binds the wallet's answer to the browser that
+    /// showed the code, so it may not recover that account.
+    #[error(
+        "this licence already has an account here, and an account can only be recovered with \
+         the wallet on the device you are signing in on, never by scanning a QR code or \
+         following a link (someone else may have sent it to you). To recover the account, \
+         choose \"Use a licence stored in this browser's wallet\" on this device, or sign in \
+         with a passkey you still have. Nothing was changed"
+    )]
+    RecoveryNeedsOriginBoundChannel,
+    /// A cross-device presentation spent on linking a licence to a signed-in account.
+    #[error(
+        "a licence is linked to your account only with the wallet on this device, never by \
+         scanning a QR code or following a link (someone else may have sent it to you). \
+         Choose \"Use a licence stored in this browser's wallet\" on this device. Nothing \
+         was changed"
+    )]
+    LinkNeedsOriginBoundChannel,
     #[error("{0}")]
     Invalid(String),
     #[error("internal error")]
@@ -30,6 +49,8 @@ impl ProofingError {
             Self::UnknownTransaction => "transaction_unknown".into(),
             Self::BadResponse(_) => "bad_response".into(),
             Self::Refused { code, .. } => code.clone(),
+            Self::RecoveryNeedsOriginBoundChannel => "recovery_needs_origin_bound_channel".into(),
+            Self::LinkNeedsOriginBoundChannel => "link_needs_origin_bound_channel".into(),
             Self::Invalid(_) => "invalid_request".into(),
             Self::Internal(_) => "server_error".into(),
         }
@@ -48,7 +69,9 @@ impl IntoResponse for ProofingError {
         let (status, error) = match &self {
             Self::UnknownTransaction => (StatusCode::NOT_FOUND, "invalid_request"),
             Self::BadResponse(_) | Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            Self::Refused { .. } => (StatusCode::BAD_REQUEST, "access_denied"),
+            Self::Refused { .. }
+            | Self::RecoveryNeedsOriginBoundChannel
+            | Self::LinkNeedsOriginBoundChannel => (StatusCode::BAD_REQUEST, "access_denied"),
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "identity proofing failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error")

@@ -1,6 +1,13 @@
 //! The wallet's answer: decoded, verified against the transcript of *our* stored request,
 //! logged (outcome and refusal class; no personal data in the public entry), and kept for the
 //! browser that asked, which reads it by polling and spends it on a passkey enrollment.
+//!
+//! Only an answer bound to the asking browser's origin (the Digital Credentials API) may
+//! recover an existing account or be linked to a signed-in one: a cross-device answer comes
+//! from whoever scanned the QR code, which an attacker can relay to their victim. Such an
+//! answer is refused (`recovery_needs_origin_bound_channel`, `link_needs_origin_bound_channel`)
+//! when it is verified, when the page polls and when it is spent, whichever first finds the
+//! account, and nothing is left for the browser to enroll with.
 
 use glassgate_mdl::revocation::RevocationPolicy;
 use glassgate_mdl::{VerifyOptions, VerifyRequest, identity, transcript};
@@ -22,6 +29,22 @@ pub struct ProvenIdentity {
     pub commitment: String,
     /// OpenID Connect for Identity Assurance `verified_claims` (IAL2, `nist_800_63A`).
     pub verified_claims: Value,
+    /// How the wallet answered; a result stored without it counts as cross-device.
+    #[serde(default = "unbound_channel")]
+    pub channel: Channel,
+}
+
+fn unbound_channel() -> Channel {
+    Channel::CrossDevice
+}
+
+/// What a verified proof is spent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    /// A passkey enrollment: a new account, or (origin-bound proofs only) recovery.
+    Enrollment,
+    /// Attaching the identity to the signed-in account (origin-bound proofs only).
+    Link,
 }
 
 /// The outcome the browser reads.
@@ -177,11 +200,13 @@ impl IdentityProofing {
             display_name: format!("{} {}", record.given_name, record.family_name),
             commitment: record.document_commitment,
             verified_claims: record.verified_claims,
+            channel,
         };
         Ok((identity, evidence))
     }
 
     /// Logs the outcome and keeps it for the browser; the wallet gets `{}` or the refusal.
+    /// A cross-device presentation of a licence that already has an account is refused here.
     async fn conclude(
         &self,
         app: &AppState,
@@ -189,6 +214,17 @@ impl IdentityProofing {
         transaction: &Transaction,
         outcome: Result<(ProvenIdentity, Value), ProofingError>,
     ) -> Result<(), ProofingError> {
+        let mut refused_evidence = None;
+        let outcome = match outcome {
+            Ok((identity, evidence))
+                if !identity.channel.origin_bound()
+                    && self.has_account(app, &identity.commitment).await? =>
+            {
+                refused_evidence = Some(evidence);
+                Err(ProofingError::RecoveryNeedsOriginBoundChannel)
+            }
+            other => other,
+        };
         let (event, result) = match &outcome {
             Ok((identity, evidence)) => (
                 Event::new(EventKind::CredentialMdl, NO_CLIENT)
@@ -199,28 +235,93 @@ impl IdentityProofing {
                 },
             ),
             Err(ProofingError::Internal(_)) => return outcome.map(|_| ()),
-            Err(e) => (
-                Event::new(EventKind::CredentialMdl, NO_CLIENT)
-                    .with_refusal(&e.code())
-                    .with_record(json!({ "outcome": "refused", "channel": transaction.channel })),
-                ProofResult::Refused {
-                    reason: e.code(),
-                    description: e.to_string(),
-                },
-            ),
+            Err(e) => {
+                // A refused recovery keeps how the licence was established (no personal
+                // data), so the targeted account can be found in the private record.
+                let record = match refused_evidence {
+                    Some(mut evidence) => {
+                        if let Some(record) = evidence.as_object_mut() {
+                            record.insert("outcome".into(), json!("refused"));
+                        }
+                        evidence
+                    }
+                    None => json!({ "outcome": "refused", "channel": transaction.channel }),
+                };
+                (
+                    Event::new(EventKind::CredentialMdl, NO_CLIENT)
+                        .with_refusal(&e.code())
+                        .with_record(record),
+                    ProofResult::Refused {
+                        reason: e.code(),
+                        description: e.to_string(),
+                    },
+                )
+            }
         };
         issuance::log_event(app, event)
             .await
             .map_err(|e| ProofingError::internal(e.description))?;
+        self.keep(app, id, &transaction.poll_hash, result).await?;
+        outcome.map(|_| ())
+    }
+
+    /// Keeps a result for the browser holding the poll secret.
+    async fn keep(
+        &self,
+        app: &AppState,
+        id: &str,
+        poll_hash: &str,
+        result: ProofResult,
+    ) -> Result<(), ProofingError> {
         let stored = StoredResult {
-            poll_hash: transaction.poll_hash.clone(),
+            poll_hash: poll_hash.to_owned(),
             result,
         };
         let value = serde_json::to_vec(&stored).map_err(ProofingError::internal)?;
         app.ephemeral
             .put(&keys::proofing_result(id), &value, self.ttl())
             .await?;
-        outcome.map(|_| ())
+        Ok(())
+    }
+
+    async fn has_account(&self, app: &AppState, commitment: &str) -> Result<bool, ProofingError> {
+        Ok(app
+            .store
+            .accounts
+            .account_by_commitment(commitment)
+            .await
+            .map_err(ProofingError::internal)?
+            .is_some())
+    }
+
+    /// Refuses a verified cross-device result that was already taken from the store (an
+    /// account appeared for its licence after it was verified, or it was spent on a link):
+    /// logged, and replaced by the refusal, which the page then shows; nothing is left to
+    /// enroll with.
+    async fn refuse_taken(
+        &self,
+        app: &AppState,
+        id: &str,
+        poll_hash: &str,
+        identity: &ProvenIdentity,
+        refusal: ProofingError,
+    ) -> Result<ProofingError, ProofingError> {
+        let event = Event::new(EventKind::CredentialMdl, NO_CLIENT)
+            .with_refusal(&refusal.code())
+            .with_record(json!({
+                "outcome": "refused",
+                "channel": identity.channel,
+                "document_commitment": identity.commitment,
+            }));
+        issuance::log_event(app, event)
+            .await
+            .map_err(|e| ProofingError::internal(e.description))?;
+        let result = ProofResult::Refused {
+            reason: refusal.code(),
+            description: refusal.to_string(),
+        };
+        self.keep(app, id, poll_hash, result).await?;
+        Ok(refusal)
     }
 
     /// What the browser that started request `id` may know of it.
@@ -231,15 +332,24 @@ impl IdentityProofing {
         poll: &str,
     ) -> Result<ProofStatus, ProofingError> {
         if let Some(stored) = self.result(app, id, poll).await? {
-            return Ok(match stored {
+            return Ok(match stored.result {
                 ProofResult::Verified { identity } => {
-                    let recovery = app
-                        .store
-                        .accounts
-                        .account_by_commitment(&identity.commitment)
-                        .await
-                        .map_err(ProofingError::internal)?
-                        .is_some();
+                    let recovery = self.has_account(app, &identity.commitment).await?;
+                    if recovery && !identity.channel.origin_bound() {
+                        // An account appeared for this licence since it was verified: spend
+                        // the result now (once, whoever takes it logs it).
+                        let refusal = ProofingError::RecoveryNeedsOriginBoundChannel;
+                        let (reason, description) = (refusal.code(), refusal.to_string());
+                        let taken = app.ephemeral.take(&keys::proofing_result(id)).await?;
+                        if taken.is_some() {
+                            self.refuse_taken(app, id, &stored.poll_hash, &identity, refusal)
+                                .await?;
+                        }
+                        return Ok(ProofStatus::Refused {
+                            reason,
+                            description,
+                        });
+                    }
                     ProofStatus::Verified {
                         given_name: identity
                             .verified_claims
@@ -264,15 +374,21 @@ impl IdentityProofing {
         Ok(ProofStatus::Pending)
     }
 
-    /// Spends a verified result (once) on an enrollment.
+    /// Spends a verified result (once) on an enrollment or a link. A cross-device result is
+    /// refused for a link, and for an enrollment that would recover an existing account; the
+    /// refusal is logged and replaces the result.
     pub async fn take_verified(
         &self,
         app: &AppState,
         id: &str,
         poll: &str,
+        spend: Spend,
     ) -> Result<ProvenIdentity, ProofingError> {
         match self.result(app, id, poll).await? {
-            Some(ProofResult::Verified { .. }) => {}
+            Some(StoredResult {
+                result: ProofResult::Verified { .. },
+                ..
+            }) => {}
             _ => return Err(ProofingError::UnknownTransaction),
         }
         let value = app
@@ -282,10 +398,24 @@ impl IdentityProofing {
             .ok_or(ProofingError::UnknownTransaction)?;
         let stored: StoredResult =
             serde_json::from_slice(&value).map_err(ProofingError::internal)?;
-        match stored.result {
-            ProofResult::Verified { identity } => Ok(identity),
-            ProofResult::Refused { .. } => Err(ProofingError::UnknownTransaction),
+        let ProofResult::Verified { identity } = stored.result else {
+            return Err(ProofingError::UnknownTransaction);
+        };
+        if identity.channel.origin_bound() {
+            return Ok(identity);
         }
+        let refusal = match spend {
+            Spend::Link => ProofingError::LinkNeedsOriginBoundChannel,
+            Spend::Enrollment => {
+                if !self.has_account(app, &identity.commitment).await? {
+                    return Ok(identity);
+                }
+                ProofingError::RecoveryNeedsOriginBoundChannel
+            }
+        };
+        Err(self
+            .refuse_taken(app, id, &stored.poll_hash, &identity, refusal)
+            .await?)
     }
 
     async fn result(
@@ -293,7 +423,7 @@ impl IdentityProofing {
         app: &AppState,
         id: &str,
         poll: &str,
-    ) -> Result<Option<ProofResult>, ProofingError> {
+    ) -> Result<Option<StoredResult>, ProofingError> {
         let Some(value) = app.ephemeral.get(&keys::proofing_result(id)).await? else {
             return Ok(None);
         };
@@ -302,6 +432,6 @@ impl IdentityProofing {
         if !poll_matches(&stored.poll_hash, poll) {
             return Err(ProofingError::UnknownTransaction);
         }
-        Ok(Some(stored.result))
+        Ok(Some(stored))
     }
 }

@@ -25,6 +25,18 @@ pub enum Channel {
     DigitalCredentialsApi,
 }
 
+impl Channel {
+    /// Whether the wallet's answer is bound to the browser that asked. The Digital Credentials
+    /// API is: the browser itself calls the wallet and puts its own origin in the transcript.
+    /// The cross-device channel is not: whoever scans the QR code (or opens the link) answers,
+    /// so a code relayed to someone else brings back *their* licence (OpenID4VP 1.0 security
+    /// considerations, session fixation; RFC 10027, cross-device consent phishing). Only an
+    /// origin-bound answer may recover an existing account or be linked to a signed-in one.
+    pub fn origin_bound(self) -> bool {
+        matches!(self, Self::DigitalCredentialsApi)
+    }
+}
+
 /// The server-side state of one request: everything the transcript is built from.
 #[derive(Serialize, Deserialize)]
 pub(super) struct Transaction {

@@ -36,7 +36,8 @@ struct RegisterStart {
     invitation: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
-    /// A verified mDL presentation (patient enrollment, or recovery of the same identity).
+    /// A verified mDL presentation (patient enrollment, or recovery of the same identity over
+    /// the Digital Credentials API).
     #[serde(default)]
     identity_proof: Option<super::ProofTicket>,
 }
@@ -113,12 +114,16 @@ pub async fn register_start(
                 ));
             }
             (None, Some(proof)) => {
-                let identity = proof.spend(&app).await?;
+                // A cross-device proof of a licence that has an account is refused here:
+                // only the origin-bound Digital Credentials API recovers.
+                let identity = proof.spend_for_enrollment(&app).await?;
+                let may_recover = identity.channel.origin_bound();
                 register::start_proofed(
                     &app,
                     &identity.display_name,
                     &identity.commitment,
                     identity.verified_claims,
+                    may_recover,
                 )
                 .await?
             }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::session;
 use crate::app::AppState;
 use crate::proofing::ProofingError;
+use crate::proofing::presentation::Spend;
 
 /// The browser's handle on a request it started.
 #[derive(Deserialize)]
@@ -25,18 +26,43 @@ pub struct ProofTicket {
 }
 
 impl ProofTicket {
-    /// Spends the verified proof (once) on an enrollment or an account link: a missing,
-    /// refused, expired or already spent proof is `identity_proof_unknown`.
+    /// Spends the verified proof (once) on linking it to the signed-in account. Only a proof
+    /// over the Digital Credentials API (bound to this browser's origin) is accepted: a
+    /// cross-device one is refused (`link_needs_origin_bound_channel`), since a relayed QR
+    /// code would attach someone else's identity to this account. A missing, refused,
+    /// expired or already spent proof is `identity_proof_unknown`.
     pub async fn spend(
         &self,
         app: &AppState,
     ) -> Result<crate::proofing::presentation::ProvenIdentity, crate::passkey::PasskeyError> {
+        self.spend_on(app, Spend::Link).await
+    }
+
+    /// Spends the verified proof (once) on a passkey enrollment: a new account from either
+    /// channel, recovery of an existing account only from the Digital Credentials API (a
+    /// cross-device proof is refused: `recovery_needs_origin_bound_channel`).
+    pub async fn spend_for_enrollment(
+        &self,
+        app: &AppState,
+    ) -> Result<crate::proofing::presentation::ProvenIdentity, crate::passkey::PasskeyError> {
+        self.spend_on(app, Spend::Enrollment).await
+    }
+
+    async fn spend_on(
+        &self,
+        app: &AppState,
+        spend: Spend,
+    ) -> Result<crate::proofing::presentation::ProvenIdentity, crate::passkey::PasskeyError> {
         use crate::passkey::PasskeyError;
         app.proofing
-            .take_verified(app, &self.transaction, &self.poll)
+            .take_verified(app, &self.transaction, &self.poll, spend)
             .await
             .map_err(|e| match e {
                 ProofingError::Internal(d) => PasskeyError::Internal(d),
+                e @ (ProofingError::RecoveryNeedsOriginBoundChannel
+                | ProofingError::LinkNeedsOriginBoundChannel) => {
+                    PasskeyError::Invalid(e.to_string())
+                }
                 _ => PasskeyError::IdentityProofUnknown,
             })
     }
