@@ -407,30 +407,11 @@ mod tests {
         let sqlite = crate::store::sqlite::open_file(&path).await.unwrap();
         approvals_per_purpose_and_patient_context(&sqlite).await;
 
-        let admin = match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ if std::env::var_os("CI").is_some() => {
-                panic!("CI must set DATABASE_URL: the PostgreSQL suite may not be skipped")
-            }
-            _ => return eprintln!("DATABASE_URL not set: SQLite only"),
+        let Some(scratch) = crate::store::scratch::ScratchPostgres::create("gg_consent").await
+        else {
+            return;
         };
-        use sqlx::Connection;
-        let name = format!(
-            "gg_consent_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
-        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        let pool = sqlx::PgPool::connect(url.as_str()).await.unwrap();
+        let pool = sqlx::PgPool::connect(&scratch.url).await.unwrap();
         legacy(
             &pool,
             &sqlx::migrate!("../migrations/postgres"),
@@ -438,14 +419,9 @@ mod tests {
         )
         .await;
         pool.close().await;
-        let postgres = crate::store::postgres::open(url.as_str()).await.unwrap();
+        let postgres = crate::store::postgres::open(&scratch.url).await.unwrap();
         approvals_per_purpose_and_patient_context(&postgres).await;
         drop(postgres);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await
-        .unwrap();
+        scratch.drop_database().await;
     }
 }

@@ -6,6 +6,8 @@ pub mod claims;
 pub mod consents;
 pub mod model;
 mod postgres;
+#[cfg(test)]
+pub(crate) mod scratch;
 mod sqlite;
 
 use std::sync::Arc;
@@ -305,37 +307,12 @@ mod tests {
             .unwrap();
         clients_by_source_and_revoking_a_client(&sqlite).await;
 
-        let admin = match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ if std::env::var_os("CI").is_some() => {
-                panic!("CI must set DATABASE_URL: the PostgreSQL suite may not be skipped")
-            }
-            _ => return eprintln!("DATABASE_URL not set: SQLite only"),
+        let Some(scratch) = scratch::ScratchPostgres::create("gg_store").await else {
+            return;
         };
-        use sqlx::Connection;
-        let name = format!(
-            "gg_store_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
-        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        let postgres = postgres::open(url.as_str()).await.unwrap();
+        let postgres = postgres::open(&scratch.url).await.unwrap();
         clients_by_source_and_revoking_a_client(&postgres).await;
         drop(postgres);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await
-        .unwrap();
+        scratch.drop_database().await;
     }
 }
