@@ -12,7 +12,9 @@ pub const MDL_DOCTYPE: &str = "org.iso.18013.5.1.mDL";
 /// The mDL namespace.
 pub const MDL_NAMESPACE: &str = "org.iso.18013.5.1";
 
-/// The elements identity proofing needs (and nothing more: no portrait, no address).
+/// The elements identity proofing needs (and nothing more: no portrait, no address):
+/// the names, birth date and licence number it records or commits to, and `expiry_date`,
+/// because expired evidence proves no identity (NIST SP 800-63A, IAL2).
 pub const IDENTITY_ELEMENTS: &[&str] = &[
     "family_name",
     "given_name",
@@ -20,6 +22,7 @@ pub const IDENTITY_ELEMENTS: &[&str] = &[
     "document_number",
     "issuing_country",
     "issuing_jurisdiction",
+    "expiry_date",
 ];
 
 /// What we asked for: one docType and a set of elements per namespace.
@@ -125,6 +128,7 @@ impl DisclosedElements {
     pub fn birth_date(&self) -> Option<time::Date> {
         full_date(self.get(MDL_NAMESPACE, "birth_date")?)
     }
+    /// `expiry_date` of the licence (full-date, like `birth_date`).
     pub fn expiry_date(&self) -> Option<time::Date> {
         full_date(self.get(MDL_NAMESPACE, "expiry_date")?)
     }

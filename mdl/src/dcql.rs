@@ -58,7 +58,12 @@ mod tests {
             "org.iso.18013.5.1.mDL"
         );
         let claims = q["credentials"][0]["claims"].as_array().unwrap();
-        assert_eq!(claims.len(), 6);
+        assert_eq!(claims.len(), 7);
+        assert!(
+            claims
+                .iter()
+                .any(|c| c["path"] == json!(["org.iso.18013.5.1", "expiry_date"]))
+        );
         assert!(claims.iter().all(|c| c["intent_to_retain"] == false));
         assert!(!q.to_string().contains("portrait"));
         assert_eq!(requested_from_query(&q), Some(r));

@@ -20,7 +20,11 @@ fn check_ok(fx: &Fixture, spec: &IssueSpec) {
     );
     assert_eq!(vp.elements.issuing_country(), Some("US"));
     assert_eq!(vp.elements.issuing_jurisdiction(), Some("US-CA"));
-    assert_eq!(vp.elements.names().count(), 6);
+    assert_eq!(
+        vp.elements.names().count(),
+        7,
+        "the identity elements and expiry_date"
+    );
     assert!(matches!(vp.issuer.trust_source, TrustSource::Static { .. }));
     assert!(!format!("{:?}", vp.elements).contains("D1234567"));
 }

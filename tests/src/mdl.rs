@@ -54,14 +54,30 @@ impl Dmv {
 
     /// A licence for a person; the same `document_number` is the same licence.
     pub fn licence(&self, given_name: &str, document_number: &str) -> Credential {
-        let mut spec = IssueSpec::sample_mdl();
-        for (_, element, value) in &mut spec.elements {
-            match element.as_str() {
-                "given_name" => *value = ciborium::Value::Text(given_name.into()),
-                "document_number" => *value = ciborium::Value::Text(document_number.into()),
-                _ => {}
-            }
-        }
+        self.issue(Self::spec(given_name, document_number))
+    }
+
+    /// A licence whose own `expiry_date` is `expiry` (a past date: an expired licence, in an
+    /// otherwise valid, freshly signed MSO).
+    pub fn licence_expiring(
+        &self,
+        given_name: &str,
+        document_number: &str,
+        expiry: glassgate_mdl::time::Date,
+    ) -> Credential {
+        self.issue(Self::spec(given_name, document_number).with_expiry_date(expiry))
+    }
+
+    fn spec(given_name: &str, document_number: &str) -> IssueSpec {
+        IssueSpec::sample_mdl()
+            .with_mdl_element("given_name", ciborium::Value::Text(given_name.into()))
+            .with_mdl_element(
+                "document_number",
+                ciborium::Value::Text(document_number.into()),
+            )
+    }
+
+    fn issue(&self, spec: IssueSpec) -> Credential {
         wallet::issue(&self.ds, DeviceKey::generate(self.alg).unwrap(), &spec).unwrap()
     }
 

@@ -3,7 +3,7 @@
 //! `direct_post.jwt`), the Digital Credentials API path, patient enrollment at IAL2 with a
 //! passkey, recovery with the same licence (over the Digital Credentials API only: a relayed
 //! QR code recovers nothing), `verified_claims` in the ID token and UserInfo, refusals that
-//! change nothing, trust anchors reloaded without a restart, and the offline
+//! change nothing (an expired licence among them), trust anchors reloaded without a restart, and the offline
 //! `glassgate mdl verify` command.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -474,6 +474,118 @@ async fn refused_presentations_are_logged_and_change_nothing() {
         let post = wallet_answer(&unknown.licence("Eve", "X-4"), proof.invocation_url()).await;
         let (status, body) = post_to_verifier(&post).await;
         assert_eq!(status, 200, "the reloaded anchor is trusted: {body}");
+    }
+}
+
+/// NIST SP 800-63A: IAL2 evidence is unexpired. The licence's own `expiry_date` (asked for,
+/// not to be retained) is checked, not only the MSO's validity: a freshly signed MSO of a
+/// licence that expired yesterday proves no identity, over either channel.
+#[tokio::test]
+async fn an_expired_licence_proves_no_identity() {
+    let dmv = Dmv::new(KeyAlg::P256);
+    for backend in backends() {
+        let files = ProofingFiles::new(&dmv);
+        let server = TestServer::start(&backend, files.server_options()).await;
+        let origin = origin_of(&server);
+        let yesterday = glassgate_mdl::time::OffsetDateTime::now_utc().date()
+            - glassgate_mdl::time::Duration::days(1);
+        let expired = dmv.licence_expiring("Olga", "EXP-1", yesterday);
+        let mut person = Person::new(&server);
+
+        // The wallet is asked for the expiry date, and told it is not retained.
+        let proof = person.start_proof().await;
+        let claims = proof.started["digital"]["requests"][0]["data"]["dcql_query"]["credentials"]
+            [0]["claims"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let expiry = claims
+            .iter()
+            .find(|c| c["path"] == json!(["org.iso.18013.5.1", "expiry_date"]))
+            .unwrap_or_else(|| panic!("expiry_date not requested: {claims:?}"));
+        assert_eq!(expiry["intent_to_retain"], false);
+
+        // The QR code: the wallet is refused, the page is told why, nothing is kept.
+        let post = wallet_answer(&expired, proof.invocation_url()).await;
+        let (status, body) = post_to_verifier(&post).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "access_denied");
+        assert_eq!(body["reason"], "licence_expired");
+        let status = person.proof_status(&proof).await;
+        assert_eq!(status.body["status"], "refused", "{:?}", status.body);
+        assert_eq!(status.body["reason"], "licence_expired");
+        let description = status.body["description"].as_str().unwrap();
+        assert!(description.contains("expired"), "{description}");
+        assert!(
+            !description.contains("Olga") && !description.contains(&yesterday.to_string()),
+            "{description}"
+        );
+        let refused = person.register_with_proof(&proof, None).await;
+        assert_eq!(
+            refused.error(),
+            "identity_proof_unknown",
+            "{:?}",
+            refused.body
+        );
+
+        // The Digital Credentials API: the same.
+        let proof = person.start_proof().await;
+        let answer = person.answer_with_dc_api(&proof, &expired, &origin).await;
+        assert_eq!(answer.status, 400, "{:?}", answer.body);
+        assert_eq!(answer.body["error"], "access_denied");
+        assert_eq!(answer.body["reason"], "licence_expired");
+        let status = person.proof_status(&proof).await;
+        assert_eq!(
+            status.body["reason"], "licence_expired",
+            "{:?}",
+            status.body
+        );
+        let refused = person.register_with_proof(&proof, None).await;
+        assert_eq!(
+            refused.error(),
+            "identity_proof_unknown",
+            "{:?}",
+            refused.body
+        );
+
+        // Both refusals are logged with their class; no account came out of them.
+        let (_, entries) = audit(&server).await;
+        let mdl: Vec<_> = entries
+            .iter()
+            .filter(|e| e.event == "credential.mdl")
+            .collect();
+        assert_eq!(mdl.len(), 2, "{mdl:?}");
+        assert!(
+            mdl.iter()
+                .all(|e| e.refusal.as_deref() == Some("licence_expired") && e.ial.is_none()),
+            "{mdl:?}"
+        );
+        assert!(
+            entries
+                .iter()
+                .filter(|e| e.event == "credential.passkey")
+                .all(|e| e.refusal.as_deref() == Some("identity_proof_unknown")),
+            "{entries:?}"
+        );
+        let public = serde_json::to_string(&entries).unwrap();
+        for personal in ["Olga", "EXP-1", "1990-01-15", &yesterday.to_string()] {
+            assert!(!public.contains(personal), "{personal} in the public log");
+            assert!(
+                !server.log_text().contains(personal),
+                "{personal} in the application log"
+            );
+        }
+
+        // The renewed licence (same number, unexpired) proves the identity and enrolls.
+        let renewed = dmv.licence("Olga", "EXP-1");
+        let proof = person.prove_with_dc_api(&renewed, &origin).await;
+        let enrolled = person.register_with_proof(&proof, None).await;
+        assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+        let (_, _, account) = person.get("/account").await;
+        assert!(
+            account.contains("Olga Doe") && account.contains("IAL2"),
+            "{account}"
+        );
     }
 }
 

@@ -178,9 +178,11 @@ impl IdentityProofing {
             code: refusal.code(),
             description: refusal.to_string(),
         })?;
+        // A withheld or malformed identity element (`identity_incomplete`), or an expired
+        // licence (`licence_expired`: its `expiry_date` is before today, UTC).
         let record = identity::proofing_record(&presentation, self.commitment_key.as_ref())
             .map_err(|e| ProofingError::Refused {
-                code: "identity_incomplete".into(),
+                code: e.code().into(),
                 description: e.to_string(),
             })?;
         // The private log record: how the identity was established, no names or dates.

@@ -373,4 +373,44 @@ impl IssueSpec {
             forge: IssueForge::default(),
         }
     }
+
+    /// Sets an mDL element (replacing it, or appending it when absent).
+    pub fn with_mdl_element(mut self, element: &str, value: Value) -> Self {
+        let ns = crate::claims::MDL_NAMESPACE;
+        match self
+            .elements
+            .iter_mut()
+            .find(|(n, e, _)| n == ns && e == element)
+        {
+            Some((_, _, v)) => *v = value,
+            None => self
+                .elements
+                .push((ns.to_owned(), element.to_owned(), value)),
+        }
+        self
+    }
+
+    /// Leaves an mDL element out of the credential.
+    pub fn without_mdl_element(mut self, element: &str) -> Self {
+        let ns = crate::claims::MDL_NAMESPACE;
+        self.elements.retain(|(n, e, _)| !(n == ns && e == element));
+        self
+    }
+
+    /// Sets the licence's own `expiry_date` (a past one issues an expired licence; the MSO
+    /// validity is left as it is).
+    pub fn with_expiry_date(self, date: time::Date) -> Self {
+        self.with_mdl_element("expiry_date", full_date(date))
+    }
+}
+
+/// A `full-date` element value (`#6.1004(tstr)`).
+pub fn full_date(date: time::Date) -> Value {
+    let s = format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    );
+    Value::Tag(1004, Box::new(Value::Text(s)))
 }
