@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::jose::VerifyAlg;
+
 /// Registered OAuth / OIDC / DPoP error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,12 +80,20 @@ impl ErrorCode {
     }
 }
 
-/// How a 401 challenges the caller (RFC 6750 §3, RFC 9449 §7.1).
+/// How a 401 challenges the caller (RFC 6749 §5.2, RFC 6750 §3, RFC 9449 §7.1). A 401
+/// always carries one (RFC 9110 §15.5.2): without an explicit one, `invalid_client` is
+/// challenged with `Basic` and anything else with `Bearer`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {
+    /// Client authentication at the token, PAR, introspection and revocation endpoints.
     Basic,
+    /// A protected resource refusing a Bearer token (with the error).
     Bearer,
+    /// A protected resource refusing a DPoP-bound token or its proof (with the error).
     DPoP,
+    /// A protected resource asked without any token: both schemes it accepts are offered,
+    /// without an error (RFC 6750 §3.1, RFC 9449 §7.1).
+    BearerOrDPoP,
 }
 
 /// An OAuth error response. Built with `OAuthError::new(code, description)`.
@@ -99,7 +109,16 @@ pub struct OAuthError {
     /// The patient the refused request was about (for the log's disclosure index): one a
     /// policy decision was asked about, or one our own stored token names. Never sent.
     pub patient: Option<String>,
+    /// The protection space a challenge names (`realm`): the issuer. Required by `Basic`
+    /// (RFC 7617), where it falls back to [`DEFAULT_REALM`]; optional elsewhere.
+    pub realm: Option<String>,
 }
+
+/// The `Basic` realm of an error whose endpoint did not name one.
+pub const DEFAULT_REALM: &str = "glassgate";
+
+/// Longest `error_description` repeated in a challenge (the body has it whole).
+const MAX_CHALLENGE_DESCRIPTION: usize = 200;
 
 /// Which policy decision refused, for which purpose (its exchange purpose code), and for a
 /// step-up what to come back with. Only the step-up reaches the client.
@@ -138,6 +157,7 @@ impl OAuthError {
             dpop_nonce: None,
             policy: None,
             patient: None,
+            realm: None,
         }
     }
 
@@ -165,6 +185,11 @@ impl OAuthError {
     }
     pub fn with_challenge(mut self, challenge: Challenge) -> Self {
         self.challenge = Some(challenge);
+        self
+    }
+    /// Names the protection space of the challenge (the issuer).
+    pub fn in_realm(mut self, realm: &str) -> Self {
+        self.realm = Some(realm.to_owned());
         self
     }
     pub fn with_dpop_nonce(mut self, nonce: String) -> Self {
@@ -213,9 +238,76 @@ impl std::fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
-/// `"` and `\` would break the quoted-string of a challenge; descriptions are ours, but be safe.
-fn quoted(s: &str) -> String {
-    s.chars().filter(|c| *c != '"' && *c != '\\').collect()
+/// A challenge's quoted-string value: visible ASCII and space only (a header value cannot
+/// carry control characters, and `"` and `\` would end or escape the string), cut to `max`.
+fn quoted(s: &str, max: usize) -> String {
+    s.chars()
+        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && *c != '"' && *c != '\\')
+        .take(max)
+        .collect()
+}
+
+impl OAuthError {
+    /// The challenge this response carries: the one set, or for a 401 without one, the
+    /// scheme its error belongs to (`invalid_client`: the client's HTTP authentication).
+    fn challenge(&self) -> Option<Challenge> {
+        self.challenge.clone().or_else(|| {
+            (self.status == StatusCode::UNAUTHORIZED).then_some(
+                if self.code == ErrorCode::InvalidClient {
+                    Challenge::Basic
+                } else {
+                    Challenge::Bearer
+                },
+            )
+        })
+    }
+
+    /// The `WWW-Authenticate` values of `challenge` (one per scheme offered).
+    fn challenge_values(&self, challenge: &Challenge) -> Vec<String> {
+        let realm = self.realm.as_deref().map(|r| quoted(r, usize::MAX));
+        let mut params: Vec<String> = Vec::new();
+        if let Some(realm) = &realm {
+            params.push(format!("realm=\"{realm}\""));
+        }
+        let algs = format!("algs=\"{}\"", VerifyAlg::ALL_NAMES.join(" "));
+        // RFC 6750 §3.1 names a refused scope `insufficient_scope`.
+        let error = match self.code {
+            ErrorCode::AccessDenied => "insufficient_scope",
+            code => code.as_str(),
+        };
+        let mut error_params = vec![format!("error=\"{error}\"")];
+        let description = quoted(&self.description, MAX_CHALLENGE_DESCRIPTION);
+        if !description.is_empty() {
+            error_params.push(format!("error_description=\"{description}\""));
+        }
+        let value = |scheme: &str, params: &[String]| {
+            if params.is_empty() {
+                scheme.to_owned()
+            } else {
+                format!("{scheme} {}", params.join(", "))
+            }
+        };
+        match challenge {
+            Challenge::Basic => {
+                let realm = realm.unwrap_or_else(|| DEFAULT_REALM.to_owned());
+                vec![format!("Basic realm=\"{realm}\"")]
+            }
+            Challenge::Bearer => {
+                params.extend(error_params);
+                vec![value("Bearer", &params)]
+            }
+            Challenge::DPoP => {
+                params.push(algs);
+                params.extend(error_params);
+                vec![value("DPoP", &params)]
+            }
+            Challenge::BearerOrDPoP => {
+                let bearer = value("Bearer", &params);
+                params.push(algs);
+                vec![bearer, value("DPoP", &params)]
+            }
+        }
+    }
 }
 
 impl IntoResponse for OAuthError {
@@ -228,24 +320,11 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = &self.challenge {
-            let value = match challenge {
-                Challenge::Basic => "Basic realm=\"glassgate\"".to_string(),
-                Challenge::Bearer | Challenge::DPoP => {
-                    let scheme = if *challenge == Challenge::Bearer {
-                        "Bearer"
-                    } else {
-                        "DPoP algs=\"ES256 ES384 RS256 PS256 EdDSA\","
-                    };
-                    format!(
-                        "{scheme} error=\"{}\", error_description=\"{}\"",
-                        self.code.as_str(),
-                        quoted(&self.description)
-                    )
+        if let Some(challenge) = self.challenge() {
+            for value in self.challenge_values(&challenge) {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.append(header::WWW_AUTHENTICATE, v);
                 }
-            };
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(header::WWW_AUTHENTICATE, v);
             }
         }
         if let Some(nonce) = &self.dpop_nonce
@@ -258,3 +337,104 @@ impl IntoResponse for OAuthError {
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenges(error: OAuthError) -> (StatusCode, Vec<String>) {
+        let response = error.into_response();
+        let values = response
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        (response.status(), values)
+    }
+
+    #[test]
+    fn every_401_carries_a_challenge() {
+        let issuer = "https://idp.example";
+        // invalid_client: Basic, whichever way the client authenticated.
+        for error in [
+            OAuthError::invalid_client("unknown client"),
+            OAuthError::invalid_client("unknown client").with_challenge(Challenge::Basic),
+        ] {
+            assert_eq!(
+                challenges(error.in_realm(issuer)),
+                (
+                    StatusCode::UNAUTHORIZED,
+                    vec![r#"Basic realm="https://idp.example""#.to_owned()]
+                )
+            );
+        }
+        assert_eq!(
+            challenges(OAuthError::invalid_client("x")).1,
+            vec![r#"Basic realm="glassgate""#.to_owned()]
+        );
+        // A 401 invalid_token without an explicit challenge is a Bearer one.
+        assert_eq!(
+            challenges(OAuthError::new(ErrorCode::InvalidToken, "expired")).1,
+            vec![r#"Bearer error="invalid_token", error_description="expired""#.to_owned()]
+        );
+        assert_eq!(
+            challenges(
+                OAuthError::new(ErrorCode::InvalidDpopProof, "bad ath")
+                    .with_status(StatusCode::UNAUTHORIZED)
+                    .with_challenge(Challenge::DPoP)
+                    .in_realm(issuer)
+            )
+            .1,
+            vec![
+                r#"DPoP realm="https://idp.example", algs="ES256 ES384 RS256 RS384 PS256 EdDSA", error="invalid_dpop_proof", error_description="bad ath""#
+                    .to_owned()
+            ]
+        );
+        // No token at all: both schemes, no error code (RFC 6750 §3.1).
+        assert_eq!(
+            challenges(
+                OAuthError::invalid_request("an access token is required")
+                    .with_status(StatusCode::UNAUTHORIZED)
+                    .with_challenge(Challenge::BearerOrDPoP)
+                    .in_realm(issuer)
+            )
+            .1,
+            vec![
+                r#"Bearer realm="https://idp.example""#.to_owned(),
+                r#"DPoP realm="https://idp.example", algs="ES256 ES384 RS256 RS384 PS256 EdDSA""#
+                    .to_owned()
+            ]
+        );
+        // Other statuses carry none unless asked.
+        assert!(challenges(OAuthError::invalid_request("x")).1.is_empty());
+    }
+
+    #[test]
+    fn a_description_cannot_drop_or_break_the_challenge() {
+        let text = format!("é\"\\\r\nbad{}", "x".repeat(1000));
+        let (status, values) = challenges(
+            OAuthError::new(ErrorCode::InvalidToken, text).with_challenge(Challenge::Bearer),
+        );
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let [value] = values.as_slice() else {
+            panic!("{values:?}")
+        };
+        assert!(
+            value.starts_with(r#"Bearer error="invalid_token", error_description="bad"#),
+            "{value}"
+        );
+        assert_eq!(
+            value.len(),
+            r#"Bearer error="invalid_token", error_description="""#.len() + 200
+        );
+        // 403 for a missing scope: RFC 6750's error name in the challenge.
+        let (_, values) = challenges(
+            OAuthError::new(ErrorCode::AccessDenied, "no openid").with_challenge(Challenge::Bearer),
+        );
+        assert_eq!(
+            values,
+            vec![r#"Bearer error="insufficient_scope", error_description="no openid""#.to_owned()]
+        );
+    }
+}

@@ -85,7 +85,8 @@ impl AuthorizationDetails {
     }
 
     /// The purpose of use: exactly one entry of our type, naming one coding. Entries of
-    /// other types are left to their owners.
+    /// other types are not read here; the server refuses types it does not understand
+    /// (RFC 9396 §5).
     pub fn purpose(&self) -> Result<PurposeOfUse, PurposeError> {
         let ours: Vec<&Map<String, Value>> = self.of_type(PURPOSE_OF_USE_TYPE).collect();
         let object = match ours.as_slice() {

@@ -102,11 +102,16 @@ async fn absurd_times_and_ages_are_refused_not_overflowed() {
                     assertion(&server.keys.web, &claims),
                 ),
             ];
-            let (status, _, body) = post(&server, "/token", &form, HeaderMap::new()).await;
+            let (status, headers, body) = post(&server, "/token", &form, HeaderMap::new()).await;
             assert_eq!(
                 (status, body["error"].as_str()),
                 (401, Some("invalid_client")),
                 "exp {exp}: {body}"
+            );
+            // RFC 9110 §15.5.2: a 401 challenges, here with the token endpoint's scheme.
+            assert_eq!(
+                headers["www-authenticate"],
+                format!("Basic realm=\"{}\"", server.issuer).as_str()
             );
         }
 

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use glassgate_tests::clients::{BASIC_SECRET, DPOP_SECRET, PUBLIC_REDIRECT_URI, REDIRECT_URI};
+use glassgate_tests::clients::{
+    BASIC_SECRET, DPOP_SECRET, PUBLIC_REDIRECT_URI, REDIRECT_URI, VENDOR_SECRET,
+};
 use glassgate_tests::jwt::{
     TestKey, assertion, assertion_claims, dpop_proof, dpop_with_claims, hs256, now, pkce_pair,
     random_id, unsigned,
@@ -18,14 +20,77 @@ use glassgate_tests::{ServerOptions, TestServer, backends};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
+/// What a refused request got back: its status and body, and (for a 401, whose challenge
+/// is checked too) its headers.
+trait Answer {
+    fn status(&self) -> u16;
+    fn body(&self) -> &Value;
+    fn headers(&self) -> Option<&HeaderMap>;
+}
+impl Answer for (u16, &Value) {
+    fn status(&self) -> u16 {
+        self.0
+    }
+    fn body(&self) -> &Value {
+        self.1
+    }
+    fn headers(&self) -> Option<&HeaderMap> {
+        None
+    }
+}
+impl Answer for (u16, &HeaderMap, &Value) {
+    fn status(&self) -> u16 {
+        self.0
+    }
+    fn body(&self) -> &Value {
+        self.2
+    }
+    fn headers(&self) -> Option<&HeaderMap> {
+        Some(self.1)
+    }
+}
+
+/// The refusal is `status` with OAuth `error`; a 401 also carries a `WWW-Authenticate`
+/// challenge (RFC 9110 §15.5.2) in the scheme of what failed: `Basic` with a realm for
+/// client authentication (RFC 6749 §5.2), `Bearer` or `DPoP` naming the error at a
+/// protected resource (RFC 6750 §3, RFC 9449 §7.1).
 #[track_caller]
-fn expect(got: (u16, &Value), status: u16, error: &str) {
+fn expect(got: impl Answer, status: u16, error: &str) {
     assert_eq!(
-        (got.0, got.1["error"].as_str()),
+        (got.status(), got.body()["error"].as_str()),
         (status, Some(error)),
         "body: {}",
-        got.1
+        got.body()
     );
+    if status == 401 {
+        let headers = got
+            .headers()
+            .expect("a 401 is checked with its headers, for its challenge");
+        let challenges = challenges(headers);
+        if error == "invalid_client" {
+            assert!(
+                matches!(challenges.as_slice(), [c] if c.starts_with("Basic realm=\"http") && c.ends_with('"')),
+                "{error}: {challenges:?}"
+            );
+        } else {
+            assert!(
+                challenges
+                    .iter()
+                    .any(|c| (c.starts_with("Bearer ") || c.starts_with("DPoP "))
+                        && c.contains(&format!("error=\"{error}\""))),
+                "{error}: {challenges:?}"
+            );
+        }
+    }
+}
+
+/// Every `WWW-Authenticate` value of a response.
+fn challenges(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
 }
 
 fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -34,6 +99,13 @@ fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
+
+/// An `authorization_details` entry of a type Glassgate does not understand, alone and
+/// beside our purpose of use: both refused (RFC 9396 §5), never ignored.
+const UNKNOWN_TYPE: &str =
+    r#"[{"type":"payment_initiation","instructedAmount":{"currency":"USD","amount":"1"}}]"#;
+const TREATMENT_AND_UNKNOWN_TYPE: &str = r#"[{"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-TREAT"}},{"type":"payment_initiation","amount":1}]"#;
+const UNKNOWN_TYPE_REFUSAL: &str = "authorization_details type \"payment_initiation\" is not supported (supported: purpose_of_use, patient_context)";
 
 /// The `dpop` client's `client_credentials` request.
 const DPOP_CLIENT_CREDENTIALS: [(&str, &str); 3] = [
@@ -50,7 +122,7 @@ fn dpop_client(proof: &str) -> HeaderMap {
 }
 
 /// Token request with the `web` client authenticated by an assertion built from `claims`.
-async fn token_with_assertion(server: &TestServer, jwt: &str) -> (u16, Value) {
+async fn token_with_assertion(server: &TestServer, jwt: &str) -> (u16, HeaderMap, Value) {
     let mut f = form(&[
         ("grant_type", "client_credentials"),
         ("authorization_details", TREATMENT),
@@ -58,8 +130,7 @@ async fn token_with_assertion(server: &TestServer, jwt: &str) -> (u16, Value) {
         ("client_assertion_type", JWT_BEARER),
     ]);
     f.push(("client_assertion".into(), jwt.to_owned()));
-    let (status, _, body) = post(server, "/token", &f, HeaderMap::new()).await;
-    (status, body)
+    post(server, "/token", &f, HeaderMap::new()).await
 }
 
 #[tokio::test]
@@ -191,20 +262,49 @@ async fn authorization_endpoint_refusals() {
             query_param(&location.unwrap(), "error").as_deref(),
             Some("invalid_scope")
         );
+        // 11a. an authorization_details type we do not understand, alone or beside ours.
+        for details in [UNKNOWN_TYPE, TREATMENT_AND_UNKNOWN_TYPE] {
+            let outcome = run(with(&[("authorization_details", details)], &[])).await;
+            let location = outcome.1.clone().unwrap();
+            assert_eq!(
+                redirected_error(outcome),
+                "invalid_authorization_details",
+                "{details}"
+            );
+            assert_eq!(
+                query_param(&location, "error_description").as_deref(),
+                Some(UNKNOWN_TYPE_REFUSAL)
+            );
+        }
 
         // PAR: 12. bad client authentication, 13. request_uri pushed, 14. reuse of a request_uri.
-        let (status, _, body) = server
+        let (status, h, body) = server
             .post_form(
                 "/par",
                 &[("client_id", "basic"), ("response_type", "code")],
                 basic("basic", "wrong"),
             )
             .await;
-        expect((status, &body), 401, "invalid_client");
+        expect((status, &h, &body), 401, "invalid_client");
         let mut f = web_auth(&server);
         f.extend(form(&[("request_uri", "urn:x"), ("response_type", "code")]));
         let (status, _, body) = post(&server, "/par", &f, HeaderMap::new()).await;
         expect((status, &body), 400, "invalid_request");
+        // 13a. an authorization_details type we do not understand, pushed: nothing stored.
+        for details in [UNKNOWN_TYPE, TREATMENT_AND_UNKNOWN_TYPE] {
+            let mut f = web_auth(&server);
+            f.extend(form(&[
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("authorization_details", details),
+            ]));
+            let (status, _, body) = post(&server, "/par", &f, HeaderMap::new()).await;
+            expect((status, &body), 400, "invalid_authorization_details");
+            assert_eq!(body["error_description"], UNKNOWN_TYPE_REFUSAL);
+            assert!(body.get("request_uri").is_none());
+        }
         let mut f = web_auth(&server);
         f.extend(form(&[
             ("response_type", "code"),
@@ -289,7 +389,7 @@ async fn token_endpoint_refusals() {
             .unwrap();
         assert_eq!(response.status(), 400);
         // 20. unknown client, 21. wrong secret (with a Basic challenge), 22. two methods at once.
-        let (s, _, b) = server
+        let (s, h, b) = server
             .post_form(
                 "/token",
                 &[
@@ -299,7 +399,7 @@ async fn token_endpoint_refusals() {
                 basic("ghost", "x"),
             )
             .await;
-        expect((s, &b), 401, "invalid_client");
+        expect((s, &h, &b), 401, "invalid_client");
         let (s, h, b) = server
             .post_form(
                 "/token",
@@ -310,8 +410,11 @@ async fn token_endpoint_refusals() {
                 basic("basic", "wrong"),
             )
             .await;
-        expect((s, &b), 401, "invalid_client");
-        assert!(h["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+        expect((s, &h, &b), 401, "invalid_client");
+        assert_eq!(
+            challenges(&h),
+            [format!("Basic realm=\"{}\"", server.issuer)]
+        );
         let (s, _, b) = server
             .post_form(
                 "/token",
@@ -320,6 +423,70 @@ async fn token_endpoint_refusals() {
             )
             .await;
         expect((s, &b), 400, "invalid_request");
+        // 22a. an authorization_details type we do not understand, alone or beside ours.
+        for details in [UNKNOWN_TYPE, TREATMENT_AND_UNKNOWN_TYPE] {
+            let (s, _, b) = server
+                .post_form(
+                    "/token",
+                    &[
+                        ("grant_type", "client_credentials"),
+                        ("authorization_details", details),
+                        ("scope", "system/Patient.rs"),
+                    ],
+                    basic("basic", BASIC_SECRET),
+                )
+                .await;
+            expect((s, &b), 400, "invalid_authorization_details");
+            assert_eq!(b["error_description"], UNKNOWN_TYPE_REFUSAL);
+        }
+        // 22b. a huge unknown type is not echoed.
+        let huge = format!(r#"[{{"type":"{}"}}]"#, "t".repeat(8000));
+        let (s, _, b) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", &huge),
+                    ("scope", "system/Patient.rs"),
+                ],
+                basic("basic", BASIC_SECRET),
+            )
+            .await;
+        expect((s, &b), 400, "invalid_authorization_details");
+        assert!(b["error_description"].as_str().unwrap().len() < 200, "{b}");
+        // 22c. a token exchange naming an authorization_details type we do not understand.
+        let (s, _, provider) = server
+            .post_form(
+                "/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("authorization_details", TREATMENT),
+                    ("scope", "system/Patient.rs"),
+                ],
+                basic("basic", BASIC_SECRET),
+            )
+            .await;
+        assert_eq!(s, 200, "{provider}");
+        let (s, _, b) = server
+            .post_form(
+                "/token",
+                &[
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", provider["access_token"].as_str().unwrap()),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                    ("authorization_details", TREATMENT_AND_UNKNOWN_TYPE),
+                ],
+                basic("vendor", VENDOR_SECRET),
+            )
+            .await;
+        expect((s, &b), 400, "invalid_authorization_details");
+        assert_eq!(b["error_description"], UNKNOWN_TYPE_REFUSAL);
         // 23. a public client cannot use client_credentials; 24. a grant the client lacks.
         let (s, _, b) = server
             .post_form(
@@ -355,17 +522,17 @@ async fn token_endpoint_refusals() {
         let claims = assertion_claims("web", &token_url);
         let jwt = assertion(key, &claims);
         assert_eq!(token_with_assertion(&server, &jwt).await.0, 200);
-        let (s, b) = token_with_assertion(&server, &jwt).await;
-        expect((s, &b), 401, "invalid_client");
+        let (s, h, b) = token_with_assertion(&server, &jwt).await;
+        expect((s, &h, &b), 401, "invalid_client");
         assert_eq!(
             b["error_description"],
             "client assertion jti was already used"
         );
-        let (s, b) =
+        let (s, h, b) =
             token_with_assertion(&server, &unsigned(&assertion_claims("web", &token_url))).await;
-        expect((s, &b), 401, "invalid_client");
+        expect((s, &h, &b), 401, "invalid_client");
         let public_key_as_secret = key.public_jwk().to_string();
-        let (s, b) = token_with_assertion(
+        let (s, h, b) = token_with_assertion(
             &server,
             &hs256(
                 &assertion_claims("web", &token_url),
@@ -373,25 +540,25 @@ async fn token_endpoint_refusals() {
             ),
         )
         .await;
-        expect((s, &b), 401, "invalid_client");
+        expect((s, &h, &b), 401, "invalid_client");
         let mut c = assertion_claims("web", &token_url);
         c["aud"] = json!("https://other.example/token");
         expect(
             token_with_assertion(&server, &assertion(key, &c))
                 .await
-                .as_ref_pair(),
+                .as_ref_triple(),
             401,
             "invalid_client",
         );
         let mut c = assertion_claims("web", &token_url);
         c["exp"] = json!(now() - 120);
-        let (s, b) = token_with_assertion(&server, &assertion(key, &c)).await;
-        expect((s, &b), 401, "invalid_client");
+        let (s, h, b) = token_with_assertion(&server, &assertion(key, &c)).await;
+        expect((s, &h, &b), 401, "invalid_client");
         assert_eq!(b["error_description"], "client assertion has expired");
         let mut c = assertion_claims("web", &token_url);
         c["exp"] = json!(now() + 3600);
-        let (s, b) = token_with_assertion(&server, &assertion(key, &c)).await;
-        expect((s, &b), 401, "invalid_client");
+        let (s, h, b) = token_with_assertion(&server, &assertion(key, &c)).await;
+        expect((s, &h, &b), 401, "invalid_client");
         assert_eq!(
             b["error_description"],
             "client assertion exp is more than 5 minutes ahead"
@@ -401,7 +568,7 @@ async fn token_endpoint_refusals() {
         expect(
             token_with_assertion(&server, &assertion(key, &c))
                 .await
-                .as_ref_pair(),
+                .as_ref_triple(),
             401,
             "invalid_client",
         );
@@ -412,7 +579,7 @@ async fn token_endpoint_refusals() {
                 &assertion(&stranger, &assertion_claims("web", &token_url)),
             )
             .await
-            .as_ref_pair(),
+            .as_ref_triple(),
             401,
             "invalid_client",
         );
@@ -421,7 +588,7 @@ async fn token_endpoint_refusals() {
         expect(
             token_with_assertion(&server, &assertion(key, &c))
                 .await
-                .as_ref_pair(),
+                .as_ref_triple(),
             401,
             "invalid_client",
         );
@@ -440,12 +607,12 @@ async fn token_endpoint_refusals() {
     }
 }
 
-trait Pair {
-    fn as_ref_pair(&self) -> (u16, &Value);
+trait Triple {
+    fn as_ref_triple(&self) -> (u16, &HeaderMap, &Value);
 }
-impl Pair for (u16, Value) {
-    fn as_ref_pair(&self) -> (u16, &Value) {
-        (self.0, &self.1)
+impl Triple for (u16, HeaderMap, Value) {
+    fn as_ref_triple(&self) -> (u16, &HeaderMap, &Value) {
+        (self.0, &self.1, &self.2)
     }
 }
 
@@ -575,6 +742,18 @@ async fn code_and_refresh_refusals() {
         expect((s, &b), 400, "invalid_scope");
         let (s, _, b) = refresh(random_id()).await;
         expect((s, &b), 400, "invalid_grant");
+        // 44a. a refresh naming an authorization_details type we do not understand.
+        let (code, verifier) = code_for(&server, "web", "alice", REDIRECT_URI).await;
+        let (_, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        let mut f = web_auth(&server);
+        f.extend(form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("authorization_details", TREATMENT_AND_UNKNOWN_TYPE),
+        ]));
+        let (s, _, b) = post(&server, "/token", &f, HeaderMap::new()).await;
+        expect((s, &b), 400, "invalid_authorization_details");
+        assert_eq!(b["error_description"], UNKNOWN_TYPE_REFUSAL);
     }
 }
 
@@ -664,13 +843,10 @@ async fn dpop_and_resource_refusals() {
                 }
                 let response = request.send().await.unwrap();
                 let status = response.status().as_u16();
-                let challenge = response
-                    .headers()
-                    .get("www-authenticate")
-                    .map(|v| v.to_str().unwrap().to_owned());
+                let headers = response.headers().clone();
                 (
                     status,
-                    challenge,
+                    headers,
                     response.json::<Value>().await.unwrap_or(Value::Null),
                 )
             }
@@ -682,16 +858,23 @@ async fn dpop_and_resource_refusals() {
             None,
             Some(&bound_token),
         );
-        let (s, challenge, b) = userinfo(format!("DPoP {at}"), Some(wrong_ath)).await;
-        expect((s, &b), 401, "invalid_dpop_proof");
-        assert!(challenge.unwrap().starts_with("DPoP"));
-        let (s, challenge, b) = userinfo(format!("Bearer {at}"), None).await;
-        expect((s, &b), 401, "invalid_token");
-        assert!(challenge.unwrap().starts_with("Bearer"));
-        let (s, _, b) = userinfo(String::new(), None).await;
+        let (s, h, b) = userinfo(format!("DPoP {at}"), Some(wrong_ath)).await;
+        expect((s, &h, &b), 401, "invalid_dpop_proof");
+        let realm = format!("DPoP realm=\"{}\", algs=", server.issuer);
+        assert!(challenges(&h)[0].starts_with(&realm), "{h:?}");
+        let (s, h, b) = userinfo(format!("Bearer {at}"), None).await;
+        expect((s, &h, &b), 401, "invalid_token");
+        assert!(challenges(&h)[0].starts_with("Bearer "), "{h:?}");
+        // No token: both schemes are offered, without an error (RFC 6750 §3.1).
+        let (s, h, b) = userinfo(String::new(), None).await;
         assert_eq!(s, 401, "{b}");
-        let (s, _, b) = userinfo(format!("Bearer {}", unsigned(&json!({"sub": "x"}))), None).await;
-        expect((s, &b), 401, "invalid_token");
+        let offered = challenges(&h);
+        assert_eq!(offered.len(), 2, "{offered:?}");
+        assert_eq!(offered[0], format!("Bearer realm=\"{}\"", server.issuer));
+        assert!(offered[1].starts_with("DPoP realm="), "{offered:?}");
+        assert!(offered.iter().all(|c| !c.contains("error=")), "{offered:?}");
+        let (s, h, b) = userinfo(format!("Bearer {}", unsigned(&json!({"sub": "x"}))), None).await;
+        expect((s, &h, &b), 401, "invalid_token");
         let (code, verifier) = code_for(&server, "web", "dave", REDIRECT_URI).await;
         let (_, _, web_tokens) = redeem_web(&server, &code, &verifier).await;
         let web_at = web_tokens["access_token"].as_str().unwrap();
@@ -699,8 +882,8 @@ async fn dpop_and_resource_refusals() {
         f.push(("token".into(), web_at.to_owned()));
         let (s, _, _) = post(&server, "/revoke", &f, HeaderMap::new()).await;
         assert_eq!(s, 200);
-        let (s, _, b) = userinfo(format!("Bearer {web_at}"), None).await;
-        expect((s, &b), 401, "invalid_token");
+        let (s, h, b) = userinfo(format!("Bearer {web_at}"), None).await;
+        expect((s, &h, &b), 401, "invalid_token");
         // 57. introspection by a public client.
         let (s, _, b) = server
             .post_form(
@@ -738,6 +921,7 @@ async fn dynamic_registration_and_its_refusals() {
                 let response = request.send().await.unwrap();
                 (
                     response.status().as_u16(),
+                    response.headers().clone(),
                     response.json::<Value>().await.unwrap_or(Value::Null),
                 )
             }
@@ -745,15 +929,15 @@ async fn dynamic_registration_and_its_refusals() {
         let iat = Some(glassgate_tests::harness::INITIAL_ACCESS_TOKEN);
         // 59. no initial access token, 60. a bad redirect URI, 61. private_key_jwt without keys,
         // 62. an unsupported grant type, 63. a software statement.
-        let (s, b) = register(None, json!({ "redirect_uris": [REDIRECT_URI] })).await;
-        expect((s, &b), 401, "invalid_token");
-        let (s, b) = register(iat, json!({ "redirect_uris": ["http://evil.example/cb"] })).await;
+        let (s, h, b) = register(None, json!({ "redirect_uris": [REDIRECT_URI] })).await;
+        expect((s, &h, &b), 401, "invalid_token");
+        let (s, _, b) = register(iat, json!({ "redirect_uris": ["http://evil.example/cb"] })).await;
         expect((s, &b), 400, "invalid_redirect_uri");
-        let (s, b) = register(iat, json!({ "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt" })).await;
+        let (s, _, b) = register(iat, json!({ "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt" })).await;
         expect((s, &b), 400, "invalid_client_metadata");
-        let (s, b) = register(iat, json!({ "grant_types": ["password"] })).await;
+        let (s, _, b) = register(iat, json!({ "grant_types": ["password"] })).await;
         expect((s, &b), 400, "invalid_client_metadata");
-        let (s, b) = register(
+        let (s, _, b) = register(
             iat,
             json!({ "redirect_uris": [REDIRECT_URI], "software_statement": "x.y.z" }),
         )
@@ -761,7 +945,7 @@ async fn dynamic_registration_and_its_refusals() {
         expect((s, &b), 400, "invalid_software_statement");
 
         // A real registration, used, read, updated and deleted (RFC 7591 / 7592).
-        let (s, created) = register(iat, json!({ "redirect_uris": [REDIRECT_URI], "grant_types": ["authorization_code", "client_credentials"], "client_name": "Registered RP" })).await;
+        let (s, _, created) = register(iat, json!({ "redirect_uris": [REDIRECT_URI], "grant_types": ["authorization_code", "client_credentials"], "client_name": "Registered RP" })).await;
         assert_eq!(s, 201, "{created}");
         let client_id = created["client_id"].as_str().unwrap();
         let secret = created["client_secret"].as_str().unwrap();
@@ -810,6 +994,12 @@ async fn dynamic_registration_and_its_refusals() {
             .await
             .unwrap();
         assert_eq!(wrong.status(), 401);
+        let h = wrong.headers().clone();
+        expect(
+            (401, &h, &wrong.json::<Value>().await.unwrap()),
+            401,
+            "invalid_token",
+        );
         let updated = http
             .put(&management)
             .bearer_auth(registration_token)
@@ -830,7 +1020,7 @@ async fn dynamic_registration_and_its_refusals() {
             .unwrap();
         assert_eq!(deleted.status(), 204);
         // The deleting replica forgets the client at once.
-        let (s, _, b) = server
+        let (s, h, b) = server
             .post_form(
                 "/token",
                 &[
@@ -840,7 +1030,7 @@ async fn dynamic_registration_and_its_refusals() {
                 basic(client_id, secret),
             )
             .await;
-        expect((s, &b), 401, "invalid_client");
+        expect((s, &h, &b), 401, "invalid_client");
     }
 }
 
@@ -901,8 +1091,8 @@ async fn replayed_proofs_are_refused_before_anything_changes() {
             ("authorization_details", TREATMENT),
             ("scope", "system/NotRegistered.rs"),
         ]);
-        let (s, _, b) = post(&server, "/token", &unregistered_scope, HeaderMap::new()).await;
-        expect((s, &b), 401, "invalid_client");
+        let (s, h, b) = post(&server, "/token", &unregistered_scope, HeaderMap::new()).await;
+        expect((s, &h, &b), 401, "invalid_client");
         assert_eq!(
             b["error_description"],
             "client assertion jti was already used"
@@ -914,8 +1104,8 @@ async fn replayed_proofs_are_refused_before_anything_changes() {
             ("redirect_uri", REDIRECT_URI),
             ("code_verifier", &verifier),
         ]);
-        let (s, _, b) = post(&server, "/token", &redeem, HeaderMap::new()).await;
-        expect((s, &b), 401, "invalid_client");
+        let (s, h, b) = post(&server, "/token", &redeem, HeaderMap::new()).await;
+        expect((s, &h, &b), 401, "invalid_client");
         let (s, _, b) = redeem_web(&server, &code, &verifier).await;
         assert_eq!(s, 200, "the code survives a replayed assertion: {b}");
 

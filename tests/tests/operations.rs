@@ -45,6 +45,11 @@ async fn discovery_health_and_jwks() {
             oidc["response_types_supported"],
             serde_json::json!(["code"])
         );
+        // RFC 9396 §10: the types a request may use (any other is refused).
+        assert_eq!(
+            oidc["authorization_details_types_supported"],
+            serde_json::json!(["purpose_of_use", "patient_context"])
+        );
         assert_eq!(
             oidc["id_token_signing_alg_values_supported"],
             serde_json::json!(["ES256", "RS256"])

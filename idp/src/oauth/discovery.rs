@@ -53,7 +53,10 @@ pub fn metadata(state: &AppState) -> Value {
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ["phr", "phrh"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "fhirUser", "verified_claims"],
-        "authorization_details_types_supported": [glassgate_policies::authorization_details::PURPOSE_OF_USE_TYPE],
+        "authorization_details_types_supported": [
+            glassgate_policies::authorization_details::PURPOSE_OF_USE_TYPE,
+            glassgate_policies::authorization_details::PATIENT_CONTEXT_TYPE,
+        ],
         // OpenID Connect for Identity Assurance: IAL2 from a mobile driving licence.
         "verified_claims_supported": true,
         "trust_frameworks_supported": ["nist_800_63A"],

@@ -87,7 +87,7 @@ pub async fn introspect(
 ) -> Response {
     match handle(&state, &headers, &body).await {
         Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => e.in_realm(&state.config.issuer).into_response(),
     }
 }
 

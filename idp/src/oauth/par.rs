@@ -29,7 +29,7 @@ struct PushedResponse {
 pub async fn push(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let mut response = match push_request(&state, &headers, &body).await {
         Ok(response) => response,
-        Err(e) => e.into_response(),
+        Err(e) => e.in_realm(&state.config.issuer).into_response(),
     };
     state.dpop.offer_nonce(&headers, response.headers_mut());
     response

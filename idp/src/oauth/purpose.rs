@@ -3,6 +3,7 @@
 //! `purpose_of_use` (see docs/purpose-of-use.md). The token carries it in both code systems
 //! and serves that purpose only; a new purpose needs a new authorization.
 
+use glassgate_policies::authorization_details::{PATIENT_CONTEXT_TYPE, PURPOSE_OF_USE_TYPE};
 use glassgate_policies::{AuthorizationDetails, PurposeError, PurposeOfUse, purpose_from_hl7_b2b};
 use serde::Serialize;
 use serde_json::Value;
@@ -18,15 +19,67 @@ pub struct Requested {
     pub patient: Option<String>,
 }
 
+/// The `authorization_details` types this server understands (docs/purpose-of-use.md).
+pub const KNOWN_TYPES: [&str; 2] = [PURPOSE_OF_USE_TYPE, PATIENT_CONTEXT_TYPE];
+
+/// Longest `error_description` a refusal of `authorization_details` carries: the parameter
+/// is client input of up to the body limit, and is never echoed whole.
+const MAX_DESCRIPTION: usize = 200;
+/// Longest unknown `type` value named in a refusal.
+const MAX_TYPE_SHOWN: usize = 48;
+
 /// The request's `authorization_details` form parameter, read once (no entries when absent).
+/// Every entry must be of a type we understand: RFC 9396 §5 has the AS refuse a request
+/// with an unknown type (`invalid_authorization_details`) rather than ignore it, since the
+/// client would otherwise believe the token carries authorization it was never given.
 pub fn details(params: &Params) -> OAuthResult<AuthorizationDetails> {
-    params
-        .get("authorization_details")
-        .map_or(
-            Ok(AuthorizationDetails::default()),
-            AuthorizationDetails::from_text,
-        )
-        .map_err(refusal)
+    let Some(text) = params.get("authorization_details") else {
+        return Ok(AuthorizationDetails::default());
+    };
+    let details = AuthorizationDetails::from_text(text).map_err(refusal)?;
+    if let Some(unknown) = unknown_type(text) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidAuthorizationDetails,
+            format!(
+                "authorization_details type {} is not supported (supported: {})",
+                shown(&unknown, MAX_TYPE_SHOWN),
+                KNOWN_TYPES.join(", ")
+            ),
+        ));
+    }
+    Ok(details)
+}
+
+/// The first entry type of `text` (an `authorization_details` value that
+/// [`AuthorizationDetails::from_text`] accepted: an array of objects with a string `type`)
+/// that is not one of [`KNOWN_TYPES`]. Read as that reader reads it (a repeated member: the
+/// last one), and failing closed on anything it would not have accepted.
+fn unknown_type(text: &str) -> Option<String> {
+    let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(text) else {
+        return Some(String::new());
+    };
+    entries.iter().find_map(|entry| match entry.get("type") {
+        Some(Value::String(kind)) if KNOWN_TYPES.contains(&kind.as_str()) => None,
+        Some(Value::String(kind)) => Some(kind.clone()),
+        _ => Some(String::new()),
+    })
+}
+
+/// `text` quoted and escaped (control characters included) for an `error_description`,
+/// cut to `max` characters.
+fn shown(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
+
+/// `description` cut to [`MAX_DESCRIPTION`] characters.
+fn bounded(description: String) -> String {
+    match description.char_indices().nth(MAX_DESCRIPTION) {
+        Some((cut, _)) => format!("{}…", &description[..cut]),
+        None => description,
+    }
 }
 
 /// The purpose a request names; `invalid_request` when it names none,
@@ -83,7 +136,10 @@ fn refusal(error: PurposeError) -> OAuthError {
             "purpose of use is required: send authorization_details \
              [{\"type\":\"purpose_of_use\",\"purpose_of_use\":{\"system\":…,\"code\":…}}]",
         ),
-        other => OAuthError::new(ErrorCode::InvalidAuthorizationDetails, other.to_string()),
+        other => OAuthError::new(
+            ErrorCode::InvalidAuthorizationDetails,
+            bounded(other.to_string()),
+        ),
     }
 }
 
@@ -102,7 +158,7 @@ pub fn from_stored(stored: Option<&str>) -> Option<PurposeOfUse> {
 pub fn authorization_details(purpose: &PurposeOfUse) -> [PurposeDetail; 1] {
     let [attested, _] = purpose.codings();
     [PurposeDetail {
-        kind: glassgate_policies::authorization_details::PURPOSE_OF_USE_TYPE,
+        kind: PURPOSE_OF_USE_TYPE,
         purpose_of_use: AttestedCoding {
             system: attested.system,
             code: attested.code,
@@ -173,6 +229,99 @@ mod tests {
         assert_eq!(refused.code, ErrorCode::InvalidRequest);
         let refused = requested_by_client(&form(Some("not json")), Some(&treat)).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidAuthorizationDetails);
+    }
+
+    const TREATMENT: &str = r#"{"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-TREAT"}}"#;
+
+    #[test]
+    fn an_entry_of_a_type_we_do_not_understand_is_refused_wherever_details_are_read() {
+        let unknown = format!(r#"[{TREATMENT},{{"type":"payment_initiation","amount":1}}]"#);
+        let alone = r#"[{"type":"payment_initiation","amount":1}]"#;
+        let treat = b2b("urn:oid:2.16.840.1.113883.5.8#TREAT");
+        for text in [unknown.as_str(), alone] {
+            let params = form(Some(text));
+            let refusals = [
+                details(&params).unwrap_err(),
+                from_params(&params).unwrap_err(),
+                requested(&params).unwrap_err(),
+                requested_by_client(&params, None).unwrap_err(),
+                requested_by_client(&params, Some(&treat)).unwrap_err(),
+                optional_from_params(&params).unwrap_err(),
+            ];
+            for refused in refusals {
+                assert_eq!(
+                    refused.code,
+                    ErrorCode::InvalidAuthorizationDetails,
+                    "{text}"
+                );
+                assert_eq!(
+                    refused.description,
+                    "authorization_details type \"payment_initiation\" is not supported \
+                     (supported: purpose_of_use, patient_context)"
+                );
+            }
+        }
+        // Our two types, in either order, are what we understand.
+        let both = format!(r#"[{{"type":"patient_context","patient":"p-1"}},{TREATMENT}]"#);
+        let asked = requested(&form(Some(&both))).unwrap();
+        assert_eq!(asked.patient.as_deref(), Some("p-1"));
+        // The type is matched exactly, and a type that is not a string stays malformed.
+        for text in [
+            format!(r#"[{TREATMENT},{{"type":"Patient_Context","patient":"p-1"}}]"#),
+            format!(r#"[{TREATMENT},{{"type":"purpose_of_use "}}]"#),
+            format!(r#"[{TREATMENT},{{"type":7}}]"#),
+        ] {
+            let refused = requested(&form(Some(&text))).unwrap_err();
+            assert_eq!(
+                refused.code,
+                ErrorCode::InvalidAuthorizationDetails,
+                "{text}"
+            );
+        }
+        // A repeated member is read as the entries' reader reads it: the last one.
+        let repeated = format!(
+            r#"[{TREATMENT},{{"type":"patient_context","type":"payment_initiation","patient":"p"}}]"#
+        );
+        let refused = requested(&form(Some(&repeated))).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidAuthorizationDetails);
+        assert!(refused.description.contains("payment_initiation"));
+        let repeated = format!(
+            r#"[{TREATMENT},{{"type":"payment_initiation","type":"patient_context","patient":"p"}}]"#
+        );
+        assert_eq!(
+            requested(&form(Some(&repeated)))
+                .unwrap()
+                .patient
+                .as_deref(),
+            Some("p")
+        );
+        // Without the parameter nothing is refused that was accepted before.
+        assert!(optional_from_params(&form(None)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_refusal_never_echoes_a_huge_value() {
+        let long_type = format!(r#"[{TREATMENT},{{"type":"{}\n"}}]"#, "x".repeat(15_000));
+        let refused = requested(&form(Some(&long_type))).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidAuthorizationDetails);
+        assert!(
+            refused.description.starts_with(&format!(
+                "authorization_details type \"{}\"…",
+                "x".repeat(48)
+            )),
+            "{}",
+            refused.description
+        );
+        assert!(refused.description.len() < 200, "{}", refused.description);
+        let long_code = format!(
+            r#"[{{"type":"purpose_of_use","purpose_of_use":{{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"{}"}}}}]"#,
+            "é".repeat(7_000)
+        );
+        let refused = requested(&form(Some(&long_code))).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidAuthorizationDetails);
+        assert_eq!(refused.description.chars().count(), MAX_DESCRIPTION + 1);
+        assert!(refused.description.ends_with('…'));
+        assert_eq!(shown("a\"b\n", 10), r#""a\"b\n""#);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub async fn revoke(
 ) -> Response {
     match handle(&state, &headers, &body).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => e.in_realm(&state.config.issuer).into_response(),
     }
 }
 

@@ -22,7 +22,7 @@ pub async fn userinfo(
 ) -> Response {
     match handle(&state, &method, &headers).await {
         Ok(claims) => ([(header::CACHE_CONTROL, "no-store")], Json(claims)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => e.in_realm(&state.config.issuer).into_response(),
     }
 }
 
@@ -40,10 +40,11 @@ async fn handle(
     } else if let Some(t) = authorization.strip_prefix("DPoP ") {
         (Challenge::DPoP, t.trim())
     } else {
+        // No credentials (or a scheme we do not take): offer both, with no error code.
         return Err(
             OAuthError::new(ErrorCode::InvalidRequest, "an access token is required")
                 .with_status(StatusCode::UNAUTHORIZED)
-                .with_challenge(Challenge::Bearer),
+                .with_challenge(Challenge::BearerOrDPoP),
         );
     };
     let invalid = |text: &str| {
@@ -65,9 +66,13 @@ async fn handle(
                 .dpop
                 .check(headers, &expected, state.ephemeral.as_ref())
                 .await
-                .map_err(|e| {
-                    e.with_status(StatusCode::UNAUTHORIZED)
-                        .with_challenge(Challenge::DPoP)
+                .map_err(|e| match e.code {
+                    // RFC 9449 §7.1, §9: a bad proof, or one without the nonce, is a 401
+                    // challenge; anything else (a failing replay store) stays what it is.
+                    ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => e
+                        .with_status(StatusCode::UNAUTHORIZED)
+                        .with_challenge(Challenge::DPoP),
+                    _ => e,
                 })?
                 .ok_or_else(|| invalid("a DPoP proof is required with a DPoP-bound token"))?;
             if proof.jkt != jkt {

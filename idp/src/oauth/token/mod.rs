@@ -149,7 +149,10 @@ pub async fn token(
                 e.purpose(),
                 Some(started.elapsed()),
             );
-            refused(&state, e, client.as_deref()).await.into_response()
+            refused(&state, e, client.as_deref())
+                .await
+                .in_realm(&state.config.issuer)
+                .into_response()
         }
     };
     let out = response.headers_mut();
