@@ -13,7 +13,7 @@ use glassgate_mdl::wallet::{self, KeyAlg, oid4vp};
 use glassgate_tests::directory::{scenario_with_active, seed};
 use glassgate_tests::harness::workspace_binary;
 use glassgate_tests::jwt::claims_of;
-use glassgate_tests::mdl::{Dmv, ProofingFiles, origin_of};
+use glassgate_tests::mdl::{Dmv, Proof, ProofingFiles, origin_of};
 use glassgate_tests::oauth::{pushed_authorization, query_param, redeem_as};
 use glassgate_tests::passkeys::{Person, Tweak, csrf_of};
 use glassgate_tests::tlog::audit;
@@ -55,6 +55,36 @@ async fn post_to_verifier(post: &oid4vp::WalletPost) -> (u16, Value) {
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The wallet's POST is refused: 400 `access_denied` with `reason`.
+async fn assert_wallet_refused(post: &oid4vp::WalletPost, reason: &str) {
+    let (status, body) = post_to_verifier(post).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert_eq!(body["reason"], reason, "{body}");
+}
+
+/// The page polling `proof` is told it was refused with `reason`; returns what it shows.
+async fn page_refusal(person: &mut Person, proof: &Proof, reason: &str) -> String {
+    let status = person.proof_status(proof).await;
+    assert_eq!(status.body["status"], "refused", "{:?}", status.body);
+    assert_eq!(status.body["reason"], reason, "{:?}", status.body);
+    status.body["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Nothing can be enrolled with a refused `proof`.
+async fn assert_nothing_to_enroll(person: &mut Person, proof: &Proof) {
+    let refused = person.register_with_proof(proof, None).await;
+    assert_eq!(
+        refused.error(),
+        "identity_proof_unknown",
+        "{:?}",
+        refused.body
+    );
 }
 
 #[tokio::test]
@@ -264,15 +294,10 @@ async fn a_relayed_qr_code_cannot_recover_someone_elses_account() {
         let mut attacker = Person::new(&server);
         let proof = attacker.start_proof().await;
         let post = wallet_answer(&licence, proof.invocation_url()).await;
-        let (status, body) = post_to_verifier(&post).await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(body["error"], "access_denied");
-        assert_eq!(body["reason"], "recovery_needs_origin_bound_channel");
+        assert_wallet_refused(&post, "recovery_needs_origin_bound_channel").await;
         // The attacker's page is told why, and what the real owner should do instead.
-        let status = attacker.proof_status(&proof).await;
-        assert_eq!(status.body["status"], "refused", "{:?}", status.body);
-        assert_eq!(status.body["reason"], "recovery_needs_origin_bound_channel");
-        let description = status.body["description"].as_str().unwrap();
+        let description =
+            page_refusal(&mut attacker, &proof, "recovery_needs_origin_bound_channel").await;
         assert!(
             description.contains("Use a licence stored in this browser's wallet")
                 && description.contains("sign in with a passkey"),
@@ -280,13 +305,7 @@ async fn a_relayed_qr_code_cannot_recover_someone_elses_account() {
         );
         assert!(!description.contains("Vic"), "{description}");
         // Nothing was kept to enroll with, and the transaction is spent.
-        let refused = attacker.register_with_proof(&proof, None).await;
-        assert_eq!(
-            refused.error(),
-            "identity_proof_unknown",
-            "{:?}",
-            refused.body
-        );
+        assert_nothing_to_enroll(&mut attacker, &proof).await;
         assert_eq!(post_to_verifier(&post).await.0, 404);
 
         // A proof verified before the account existed is refused when it is read or spent
@@ -307,13 +326,7 @@ async fn a_relayed_qr_code_cannot_recover_someone_elses_account() {
             "{:?}",
             status.body
         );
-        let refused = attacker.register_with_proof(&polled, None).await;
-        assert_eq!(
-            refused.error(),
-            "identity_proof_unknown",
-            "{:?}",
-            refused.body
-        );
+        assert_nothing_to_enroll(&mut attacker, &polled).await;
         let refused = attacker.register_with_proof(&spent, None).await;
         assert_eq!(refused.status, 400, "{:?}", refused.body);
         assert!(
@@ -507,26 +520,14 @@ async fn an_expired_licence_proves_no_identity() {
 
         // The QR code: the wallet is refused, the page is told why, nothing is kept.
         let post = wallet_answer(&expired, proof.invocation_url()).await;
-        let (status, body) = post_to_verifier(&post).await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(body["error"], "access_denied");
-        assert_eq!(body["reason"], "licence_expired");
-        let status = person.proof_status(&proof).await;
-        assert_eq!(status.body["status"], "refused", "{:?}", status.body);
-        assert_eq!(status.body["reason"], "licence_expired");
-        let description = status.body["description"].as_str().unwrap();
+        assert_wallet_refused(&post, "licence_expired").await;
+        let description = page_refusal(&mut person, &proof, "licence_expired").await;
         assert!(description.contains("expired"), "{description}");
         assert!(
             !description.contains("Olga") && !description.contains(&yesterday.to_string()),
             "{description}"
         );
-        let refused = person.register_with_proof(&proof, None).await;
-        assert_eq!(
-            refused.error(),
-            "identity_proof_unknown",
-            "{:?}",
-            refused.body
-        );
+        assert_nothing_to_enroll(&mut person, &proof).await;
 
         // The Digital Credentials API: the same.
         let proof = person.start_proof().await;
@@ -540,13 +541,7 @@ async fn an_expired_licence_proves_no_identity() {
             "{:?}",
             status.body
         );
-        let refused = person.register_with_proof(&proof, None).await;
-        assert_eq!(
-            refused.error(),
-            "identity_proof_unknown",
-            "{:?}",
-            refused.body
-        );
+        assert_nothing_to_enroll(&mut person, &proof).await;
 
         // Both refusals are logged with their class; no account came out of them.
         let (_, entries) = audit(&server).await;
