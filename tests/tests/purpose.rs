@@ -7,7 +7,7 @@
 use glassgate_tests::clients::{BASIC_SECRET, REDIRECT_URI};
 use glassgate_tests::jwt::{claims_of, pkce_pair};
 use glassgate_tests::oauth::{
-    authorize, basic, code_for, introspect, introspect_as, post, query_param, redeem_web, web_auth,
+    authorize, basic, code_for, introspect, introspect_as, post, query_param, web_auth,
 };
 use glassgate_tests::tlog::audit;
 use glassgate_tests::{ServerOptions, TestServer, backends};
@@ -123,10 +123,31 @@ async fn every_request_names_one_known_purpose() {
         );
         assert!(query_param(&location, "code").is_none());
 
-        // The code flow's tokens serve the authorized purpose; a refresh keeps it and cannot
-        // switch to another.
+        // A code is redeemed for the purpose it was authorized for: the token request may
+        // repeat it (RFC 9396 §6.1), not name another.
+        let redeem = |code: String, verifier: String, details: String| {
+            let mut form = web_auth(&server);
+            form.extend([
+                ("grant_type".to_owned(), "authorization_code".to_owned()),
+                ("code".to_owned(), code),
+                ("redirect_uri".to_owned(), REDIRECT_URI.to_owned()),
+                ("code_verifier".to_owned(), verifier),
+                ("authorization_details".to_owned(), details),
+            ]);
+            form
+        };
         let (code, verifier) = code_for(&server, "web", "alice", REDIRECT_URI).await;
-        let (status, _, tokens) = redeem_web(&server, &code, &verifier).await;
+        let form = redeem(code, verifier, details(XP, "T-PYMNT"));
+        let (status, _, body) = post(&server, "/token", &form, Default::default()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_authorization_details");
+        assert!(body.get("access_token").is_none());
+
+        // The code flow's tokens serve the authorized purpose; a refresh keeps it and cannot
+        // switch to another purpose, nor name a patient the grant is not about.
+        let (code, verifier) = code_for(&server, "web", "alice", REDIRECT_URI).await;
+        let form = redeem(code, verifier, details(XP, "T-TREAT"));
+        let (status, _, tokens) = post(&server, "/token", &form, Default::default()).await;
         assert_eq!(status, 200, "{tokens}");
         assert_eq!(
             tokens["authorization_details"][0]["purpose_of_use"]["code"],
@@ -146,6 +167,27 @@ async fn every_request_names_one_known_purpose() {
         let (status, _, body) = post(&server, "/token", &form, Default::default()).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error"], "invalid_authorization_details");
+        let with_patient = json!([
+            { "type": "purpose_of_use", "purpose_of_use": { "system": XP, "code": "T-TREAT" } },
+            { "type": "patient_context", "patient": "p-1" }
+        ])
+        .to_string();
+        let mut form = web_auth(&server);
+        form.extend([
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), refresh.clone()),
+            ("authorization_details".to_owned(), with_patient),
+        ]);
+        let (status, _, body) = post(&server, "/token", &form, Default::default()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_authorization_details");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("patient context"),
+            "{body}"
+        );
         let mut form = web_auth(&server);
         form.extend([
             ("grant_type".to_owned(), "refresh_token".to_owned()),

@@ -121,13 +121,46 @@ pub fn requested_by_client(params: &Params, b2b: Option<&Value>) -> OAuthResult<
     })
 }
 
-/// The purpose a request may optionally name (refresh): `None` when absent.
+/// The purpose a request may optionally name (token exchange): `None` when absent.
 pub fn optional_from_params(params: &Params) -> OAuthResult<Option<PurposeOfUse>> {
     match from_params(params) {
         Ok(purpose) => Ok(Some(purpose)),
         Err(_) if !params.contains("authorization_details") => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// RFC 9396 §6.1: a token request redeeming a grant (`redeemed`: "an authorization code",
+/// "a refresh token") may send `authorization_details` again, but only to repeat what was
+/// authorized: the same purpose of use, and no patient context other than the grant's.
+/// Another purpose or patient needs a new authorization.
+pub fn repeats_grant(
+    params: &Params,
+    redeemed: &str,
+    purpose: &PurposeOfUse,
+    patient: Option<&str>,
+) -> OAuthResult<()> {
+    if !params.contains("authorization_details") {
+        return Ok(());
+    }
+    let asked = requested(params)?;
+    if asked.purpose != *purpose {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidAuthorizationDetails,
+            format!(
+                "{redeemed} serves the purpose it was authorized for; authorize again for another purpose"
+            ),
+        ));
+    }
+    if asked.patient.is_some() && asked.patient.as_deref() != patient {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidAuthorizationDetails,
+            format!(
+                "{redeemed} serves the patient context it was authorized for; authorize again for another patient"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn refusal(error: PurposeError) -> OAuthError {
@@ -332,5 +365,42 @@ mod tests {
             json!([{ "type": "purpose_of_use", "purpose_of_use": {
                 "system": "urn:oid:2.16.840.1.113883.3.7204.1.5.2.1", "code": "T-TREAT" } }])
         );
+    }
+
+    #[test]
+    fn a_redeemed_grant_may_repeat_its_purpose_and_patient_but_not_change_them() {
+        let treat_p1 = requested(&form(Some(TREATMENT_FOR_P1))).unwrap();
+        let purpose = treat_p1.purpose;
+        let code = "an authorization code";
+        // Nothing sent, the same purpose and patient, or the purpose alone: accepted.
+        repeats_grant(&form(None), code, &purpose, Some("p-1")).unwrap();
+        repeats_grant(&form(Some(TREATMENT_FOR_P1)), code, &purpose, Some("p-1")).unwrap();
+        let purpose_only = r#"[{"type":"purpose_of_use","purpose_of_use":{"system":"urn:oid:2.16.840.1.113883.3.7204.1.5.2.1","code":"T-TREAT"}}]"#;
+        repeats_grant(&form(Some(purpose_only)), code, &purpose, Some("p-1")).unwrap();
+        repeats_grant(&form(Some(purpose_only)), code, &purpose, None).unwrap();
+        // Another patient, a patient on a grant without one, another purpose: refused.
+        for (details, patient) in [
+            (TREATMENT_FOR_P1.replace("p-1", "p-2"), Some("p-1")),
+            (TREATMENT_FOR_P1.to_owned(), None),
+            (TREATMENT_FOR_P1.replace("T-TREAT", "T-PYMNT"), Some("p-1")),
+        ] {
+            let refused =
+                repeats_grant(&form(Some(&details)), code, &purpose, patient).unwrap_err();
+            assert_eq!(
+                refused.code,
+                ErrorCode::InvalidAuthorizationDetails,
+                "{details}"
+            );
+            assert!(
+                refused.description.starts_with(code),
+                "{}",
+                refused.description
+            );
+        }
+        // Unknown types are refused here too (RFC 9396 §5).
+        let unknown = TREATMENT_FOR_P1.replace("patient_context", "payment_initiation");
+        let refused =
+            repeats_grant(&form(Some(&unknown)), code, &purpose, Some("p-1")).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidAuthorizationDetails);
     }
 }

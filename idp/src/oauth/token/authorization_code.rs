@@ -61,6 +61,12 @@ pub async fn exchange(
         ));
     }
     pkce::verify(params.get("code_verifier"), &request.code_challenge)?;
+    purpose::repeats_grant(
+        params,
+        "an authorization code",
+        &request.purpose,
+        request.patient.as_deref(),
+    )?;
     if let Some(bound) = &request.dpop_jkt
         && dpop.map(|p| &p.jkt) != Some(bound)
     {

@@ -154,10 +154,10 @@ async fn reuse_detected(state: &AppState, grant_id: &str) -> OAuthError {
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }
 
-/// The purpose the new access token serves, and the grant's: a refresh request may repeat
-/// the grant's purpose (policy `purpose-bound-refresh`); another one, even a sub-purpose,
-/// needs a new authorization. A grant from before purposes were recorded cannot be
-/// refreshed (policy needs its purpose).
+/// The purpose the new access token serves, and the grant's: the same. A refresh request may
+/// repeat the grant's purpose and patient context (policy `purpose-bound-refresh`); another
+/// one, even a sub-purpose, needs a new authorization. A grant from before purposes were
+/// recorded cannot be refreshed (policy needs its purpose).
 fn refreshed_purpose(
     params: &Params,
     grant: &crate::store::model::GrantRecord,
@@ -168,15 +168,11 @@ fn refreshed_purpose(
                 "this grant has no recorded purpose of use; authorize again with one",
             )
         })?;
-    let Some(asked) = crate::oauth::purpose::optional_from_params(params)? else {
-        return Ok((granted, granted));
-    };
-    if asked == granted {
-        Ok((asked, granted))
-    } else {
-        Err(OAuthError::new(
-            crate::error::ErrorCode::InvalidAuthorizationDetails,
-            "a refresh token serves the purpose it was authorized for; authorize again for another purpose",
-        ))
-    }
+    crate::oauth::purpose::repeats_grant(
+        params,
+        "a refresh token",
+        &granted,
+        grant.patient.as_deref(),
+    )?;
+    Ok((granted, granted))
 }
