@@ -457,10 +457,6 @@ pub fn refresh_token_from_row(row: RefreshTokenRow) -> RefreshTokenState {
 #[derive(Debug, Clone)]
 pub struct PendingEntry {
     pub entry: glassgate_verifier::entry::LogEntry,
-    /// Hex SHA-256 of the token `jti`, to find the entry by token.
-    pub jti_hash: Option<String>,
-    /// Hex SHA-256 of the `jti` of the ID token issued with it, to find the entry by ID token.
-    pub id_jti_hash: Option<String>,
     /// The private record, encrypted (see `tlog::record`).
     pub sealed_record: Vec<u8>,
     /// The people the entry is about (its subject, its patient context), for the private
@@ -473,6 +469,8 @@ pub struct PendingEntry {
 pub struct SequencedEntry {
     pub index: i64,
     pub bytes: Vec<u8>,
+    /// The entry's `jti` and `id_jti` (hex SHA-256 of the tokens' `jti`), stored beside it
+    /// so a token's entry is found by either.
     pub jti_hash: Option<String>,
     pub id_jti_hash: Option<String>,
     pub sealed_record: Vec<u8>,
@@ -517,8 +515,8 @@ pub fn chain(
         out.push(SequencedEntry {
             index,
             bytes,
-            jti_hash: p.jti_hash.clone(),
-            id_jti_hash: p.id_jti_hash.clone(),
+            jti_hash: entry.jti,
+            id_jti_hash: entry.id_jti,
             sealed_record: p.sealed_record.clone(),
             about: p.about.clone(),
         });

@@ -150,22 +150,20 @@ impl TransparencyLog {
         aws_lc_rs::rand::fill(&mut salt).map_err(|_| LogError::Tree("CSPRNG failure".into()))?;
         let about = event.about();
         let mut record = event.record;
-        if let (Some(patient), Some(object)) = (&event.patient, record.as_object_mut()) {
-            object.insert("patient".into(), patient.clone().into());
-        }
-        if let (Some(subject), Some(object)) = (&event.subject, record.as_object_mut()) {
-            object.insert("subject".into(), subject.clone().into());
-        }
-        if let (Some(jti), Some(object)) = (&event.jti, record.as_object_mut()) {
-            object.insert("jti".into(), jti.clone().into());
-        }
-        if let (Some(jti), Some(object)) = (&event.id_jti, record.as_object_mut()) {
-            object.insert("id_jti".into(), jti.clone().into());
+        if let Some(object) = record.as_object_mut() {
+            for (name, value) in [
+                ("patient", &event.patient),
+                ("subject", &event.subject),
+                ("jti", &event.jti),
+                ("id_jti", &event.id_jti),
+            ] {
+                if let Some(value) = value {
+                    object.insert(name.into(), value.clone().into());
+                }
+            }
         }
         let record = serde_json::to_vec(&record).map_err(|e| LogError::Tree(e.to_string()))?;
         let commit = hex(&commitment(&salt, &record));
-        let id_jti_hash = event.id_jti.as_deref().map(jti_hash);
-        let jti_hash = event.jti.as_deref().map(jti_hash);
         let entry = LogEntry {
             v: 1,
             event: event.kind.as_str().to_owned(),
@@ -183,16 +181,14 @@ impl TransparencyLog {
             subject: event
                 .subject
                 .map(|s| hex(hmac::sign(&self.subject_key, s.as_bytes()).as_ref())),
-            jti: jti_hash.clone(),
-            id_jti: id_jti_hash.clone(),
+            jti: event.jti.as_deref().map(jti_hash),
+            id_jti: event.id_jti.as_deref().map(jti_hash),
             commit: commit.clone(),
             prev: String::new(),
         };
         Ok(PendingEntry {
             sealed_record: self.sealer.seal(&salt, &record, &commit)?,
             entry,
-            jti_hash,
-            id_jti_hash,
             about,
         })
     }

@@ -55,12 +55,12 @@ pub async fn exchange(
     }
     let scope = scope::narrow(params.get("scope"), &current.record.scope)?;
     let grant = &current.grant;
-    let (purpose, granted_purpose) = refreshed_purpose(params, grant)?;
+    let purpose = refreshed_purpose(params, grant)?;
     let person = crate::oauth::clinician::check(state, &grant.subject).await?;
     let prior = PriorGrant {
         scopes: ScopeSet::parse(&current.record.scope)
             .map_err(|_| OAuthError::invalid_grant("the grant's scope is no longer valid"))?,
-        purpose: granted_purpose,
+        purpose,
     };
     let permitted = state
         .policy
@@ -154,14 +154,14 @@ async fn reuse_detected(state: &AppState, grant_id: &str) -> OAuthError {
     OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")
 }
 
-/// The purpose the new access token serves, and the grant's: the same. A refresh request may
-/// repeat the grant's purpose and patient context (policy `purpose-bound-refresh`); another
-/// one, even a sub-purpose, needs a new authorization. A grant from before purposes were
-/// recorded cannot be refreshed (policy needs its purpose).
+/// The purpose the new access token serves: the grant's. A refresh request may repeat the
+/// grant's purpose and patient context (policy `purpose-bound-refresh`); another one, even a
+/// sub-purpose, needs a new authorization. A grant from before purposes were recorded cannot
+/// be refreshed (policy needs its purpose).
 fn refreshed_purpose(
     params: &Params,
     grant: &crate::store::model::GrantRecord,
-) -> OAuthResult<(PurposeOfUse, PurposeOfUse)> {
+) -> OAuthResult<PurposeOfUse> {
     let granted =
         crate::oauth::purpose::from_stored(grant.purpose.as_deref()).ok_or_else(|| {
             OAuthError::invalid_grant(
@@ -174,5 +174,5 @@ fn refreshed_purpose(
         &granted,
         grant.patient.as_deref(),
     )?;
-    Ok((granted, granted))
+    Ok(granted)
 }
